@@ -1,0 +1,78 @@
+# equigrid - build, test, sanitize, bench. `make help` lists the targets.
+CC      ?= cc
+OPT     ?= -O2 -march=native
+BUILD   ?= build
+STD     := -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN    := -Wall -Wextra -Wshadow -pedantic
+PKGS    := openblas sdl2 SDL2_ttf SDL2_image libgif inih libcjson cairo
+TESTPKG := check
+CFLAGS  ?=
+CFLAGS  += $(STD) $(WARN) $(OPT) -MMD -MP $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+TEST_CFLAGS := $(shell pkg-config --cflags $(TESTPKG))
+TEST_LIBS   := $(shell pkg-config --libs $(TESTPKG))
+
+MODULES  := envs equivariance agents replay configs render
+LIB_SRC  := $(wildcard $(addsuffix /*.c,$(MODULES)))
+CMD_SRC  := main.c $(wildcard cmd_*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+# Debian packages the project needs (make deps installs the missing ones).
+DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
+            libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgif-dev libinih-dev \
+            libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core
+
+.PHONY: all test sanitize bench deps clean help
+all: equigrid
+
+equigrid: $(BUILD)/equigrid
+	cp $< $@
+
+$(BUILD)/equigrid: $(CMD_OBJ) $(BUILD)/libequigrid.a
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libequigrid.a $(LDLIBS)
+
+$(BUILD)/libequigrid.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libequigrid.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libequigrid.a $(TEST_LIBS) $(LDLIBS)
+
+# Runs every Check suite (tests/run prints one total line); the equigrid
+# binary is built too because some suites drive the command line.
+test: $(TESTS) equigrid
+	@BUILD=$(BUILD) sh tests/run $(TESTS)
+
+# The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize:
+	$(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+bench: equigrid
+	OPENBLAS_NUM_THREADS=1 ./equigrid bench all
+
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+
+clean:
+	rm -rf build build-san equigrid
+
+help:
+	@echo "make          build ./equigrid"
+	@echo "make deps     install missing Debian packages (apt-get, needs root or sudo)"
+	@echo "make test     build and run every Check suite"
+	@echo "make sanitize the same suites under ASan + UBSan"
+	@echo "make bench    env, GEMM and training throughput figures"
+	@echo "make clean    remove build outputs"
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTS:=.d)

@@ -1,0 +1,52 @@
+/* agent.h - the DQN agent: online and target Q-models (equivariance/sym.h)
+ * over one parameter buffer each, Adam, epsilon-greedy acting in one batched
+ * forward, the TD update (Double DQN, Huber/MSE, hard or Polyak target
+ * updates), and checkpoints (safetensors, tensor names in README.md).
+ *
+ * Parameter buffer layout: [base Q | lambda]; the target mirrors it, so a hard
+ * target update is one memcpy. */
+#ifndef EQUIGRID_AGENT_H
+#define EQUIGRID_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../configs/config.h"
+#include "../equivariance/sym.h"
+#include "nn.h"
+
+typedef struct {
+    Config cfg;
+    NetSpec net;       /* base network */
+    SymSpec sym;
+    int C, n, A;       /* planes, side, actions */
+    size_t nparams;
+    float *params, *grads, *target_params; /* nparams each */
+    QModel *online, *target;
+    Adam adam;          /* over params[adam_from, nparams): all, or lambda only with freeze_q */
+    size_t adam_from;
+    LossKind loss;
+    Rng rng;            /* exploration */
+    long updates;       /* gradient steps taken */
+    /* batch workspace */
+    int cap;
+    float *obs_f, *next_f, *reward, *done, *target_q, *dq, *q_next_online;
+    int *action;
+    float last_loss, last_q; /* of the last update: TD loss, mean Q of the taken actions */
+} Agent;
+
+/* Builds networks from cfg for an env with C planes, side n and A actions,
+ * and initialises them from [run] seed (or from [network] init, reporting
+ * nothing: the caller prints). Returns NULL with a message. */
+Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t errlen);
+void agent_free(Agent *a);
+/* Q_G of B compact observations (B, n*n): (B, A), valid until the next call. */
+const float *agent_q(Agent *a, const uint8_t *obs, int B);
+/* Epsilon-greedy actions for B observations, one forward for all. */
+void agent_act(Agent *a, const uint8_t *obs, int B, float epsilon, int *actions);
+/* One TD update on a sampled batch of planes. Returns the loss. */
+float agent_update(Agent *a, const float *obs, const int *action, const float *reward, const float *next_obs, const float *done, int B);
+/* Copies online to target (tau = 1) or Polyak-averages. */
+void agent_sync_target(Agent *a);
+
+#endif

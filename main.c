@@ -1,0 +1,40 @@
+/* main.c - the equigrid program: parses the subcommand and hands over to its
+ * cmd_*.c file, which wires the modules together. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"show", cmd_show, "print an environment's layout as text"},
+    {"bench", cmd_bench, "measure env, GEMM and training throughput"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: equigrid COMMAND [ARGS...]   (equigrid COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "equigrid: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
