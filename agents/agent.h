@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../configs/config.h"
+#include "../envs/env.h"
 #include "../equivariance/sym.h"
 #include "nn.h"
 
@@ -48,5 +49,16 @@ void agent_act(Agent *a, const uint8_t *obs, int B, float epsilon, int *actions)
 float agent_update(Agent *a, const float *obs, const int *action, const float *reward, const float *next_obs, const float *done, int B);
 /* Copies online to target (tau = 1) or Polyak-averages. */
 void agent_sync_target(Agent *a);
+
+/* Translates cfg's [env] section into an EnvConfig (seed = [run] seed) and,
+ * for env.name = map, loads the map into *map (caller-owned, may be large:
+ * allocate it). Returns 0 or -1 with a message naming the key or map file. */
+int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, size_t errlen);
+
+/* Loads an agent from a checkpoint written by training: its config comes from
+ * the checkpoint's metadata, then any "section.key=value" overrides in sets
+ * (nsets of them; env.* keys change only the env, e.g. orientation) are
+ * applied. Returns NULL with a message naming the file and what is wrong. */
+Agent *agent_load(const char *path, const char *const *sets, int nsets, char *err, size_t errlen);
 
 #endif
