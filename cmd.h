@@ -6,5 +6,9 @@
 
 int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_qvalues(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -10,6 +10,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"train", cmd_train, "train a DQN agent from a config"},
+    {"eval", cmd_eval, "evaluate a checkpoint greedily"},
+    {"qvalues", cmd_qvalues, "print a checkpoint's Q-values on a map's start state (JSON)"},
+    {"config", cmd_config, "config show: print the effective config"},
     {"show", cmd_show, "print an environment's layout as text"},
     {"bench", cmd_bench, "measure env, GEMM and training throughput"},
 };

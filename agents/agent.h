@@ -15,6 +15,10 @@
 #include "../envs/env.h"
 #include "../equivariance/sym.h"
 #include "nn.h"
+#include "safetensors.h"
+
+/* Metadata "format" of every equigrid checkpoint. */
+#define AGENT_FORMAT "equigrid-checkpoint-1"
 
 typedef struct {
     Config cfg;
@@ -54,6 +58,14 @@ void agent_sync_target(Agent *a);
  * for env.name = map, loads the map into *map (caller-owned, may be large:
  * allocate it). Returns 0 or -1 with a message naming the key or map file. */
 int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, size_t errlen);
+
+/* Writes a checkpoint atomically: the online and target networks (q.*,
+ * lambda.*, target.q.*, target.lambda.*), Adam's moments and counters, the
+ * exploration Rng, the config as metadata "config", plus the caller's extra
+ * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
+int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
+/* Builds an agent from an opened checkpoint (see agent_load). */
+Agent *agent_from_file(const StFile *f, const char *path, const char *const *sets, int nsets, char *err, size_t errlen);
 
 /* Loads an agent from a checkpoint written by training: its config comes from
  * the checkpoint's metadata, then any "section.key=value" overrides in sets

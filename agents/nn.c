@@ -1,0 +1,593 @@
+/* nn.c - the Q-network layers of nn.h: an MLP (dense + ReLU) or a CNN (3x3
+ * same-padding convolutions + ReLU, flatten, dense + ReLU), forward and
+ * backward on a batch, He initialisation and the PyTorch tensor naming.
+ *
+ * Tuned for small networks on large batches of sparse 0/1 planes (MLP
+ * 243->64->64->4 at B = 64..512): the first dense layer of an MLP gathers the
+ * weight rows of the nonzero inputs (about one in eight) instead of a dense
+ * GEMM; every other layer is one gemm() over the whole batch (a convolution is
+ * im2col of the batch then one GEMM). All activations live in one workspace
+ * block owned by the Net, grown geometrically when a larger batch arrives, so
+ * forward and backward never allocate in steady state. Adam, clipping and the
+ * TD losses are in optim.c. */
+#include "nn.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+
+enum { NET_LAYERS_MAX = 2 * NET_MAX_LAYERS + 1 };
+
+typedef struct {
+    int conv;        /* 1: 3x3 convolution, 0: dense */
+    int in, out;     /* dense: features; conv: channels */
+    int out_width;   /* floats per row of the output: out (dense) or out*n*n (conv) */
+    size_t w_off;    /* weight offset in the parameter buffer (bias follows) */
+    size_t w_count;  /* dense in*out, conv out*in*9 */
+    float *act;      /* workspace (B, out_width): output, after ReLU unless last */
+    float *cols;     /* conv workspace (in*9, B*n*n): im2col of the input */
+} Layer;
+
+struct Net {
+    NetSpec spec;
+    int nlayers;
+    Layer layer[NET_LAYERS_MAX];
+    int hw;          /* n*n */
+    int in_dim;      /* C*n*n */
+    int maxw;        /* widest row: input or any layer output */
+    int max_cout;    /* CNN: widest conv output (channels) */
+    int max_cin9;    /* CNN: widest conv input (channels*9) */
+    size_t nparams;
+    float *params, *grads; /* views, caller-owned; grads may be NULL */
+    /* workspace, sized for cap rows */
+    int cap;
+    int B;           /* rows of the last forward; 0 = nothing to backpropagate */
+    float *ws;       /* one block holding every float buffer below */
+    int *iws;        /* one block holding idx and rowptr */
+    float *g0, *g1;  /* (cap, maxw) gradient ping-pong */
+    float *ybuf;     /* CNN (max_cout, cap*hw): conv GEMM output / its gradient */
+    float *dcols;    /* CNN (max_cin9, cap*hw): gradient of the im2col matrix */
+    int *idx;        /* MLP (cap*in_dim): nonzero input indices, by row */
+    float *val;      /* MLP (cap*in_dim): their values */
+    int *rowptr;     /* MLP (cap+1): row b's nonzeros are [rowptr[b], rowptr[b+1]) */
+};
+
+/* Per-row floats and ints of the workspace; 0 floats if the shapes overflow int. */
+static void net_row_sizes(const Net *net, size_t *floats, size_t *ints)
+{
+    size_t f = 2 * (size_t)net->maxw;
+    for (int l = 0; l < net->nlayers; l++) {
+        const Layer *L = &net->layer[l];
+        f += (size_t)L->out_width;
+        if (L->conv)
+            f += (size_t)L->in * 9 * (size_t)net->hw;
+    }
+    if (net->spec.kind == NET_CNN) {
+        f += ((size_t)net->max_cout + (size_t)net->max_cin9) * (size_t)net->hw;
+        *ints = 0;
+    } else {
+        f += (size_t)net->in_dim;
+        *ints = (size_t)net->in_dim + 1;
+    }
+    *floats = f;
+}
+
+/* Checks a spec and fills the layer shapes of net (when non-NULL); returns
+ * the parameter count, 0 if invalid. Every per-row size must fit in an int. */
+static size_t net_layout(const NetSpec *s, Net *net)
+{
+    if (!s || (s->kind != NET_MLP && s->kind != NET_CNN) || s->in_c <= 0 || s->n <= 0 || s->out <= 0)
+        return 0;
+    if (s->nhidden < 0 || s->nhidden > NET_MAX_LAYERS)
+        return 0;
+    int nconv = s->kind == NET_CNN ? s->nconv : 0;
+    if (s->kind == NET_CNN && (nconv < 1 || nconv > NET_MAX_LAYERS))
+        return 0;
+    if ((long long)s->n * s->n * s->in_c > INT_MAX / 16)
+        return 0;
+    int hw = s->n * s->n;
+    Layer tmp[NET_LAYERS_MAX];
+    int nl = 0;
+    size_t total = 0;
+    int width = s->in_c * hw, ch = s->in_c, maxw = width, max_cout = 0, max_cin9 = 0;
+    for (int i = 0; i < nconv; i++) {
+        int co = s->conv[i];
+        if (co <= 0 || (long long)co * hw > INT_MAX / 16 || (long long)ch * 9 * hw > INT_MAX / 16)
+            return 0;
+        Layer *L = &tmp[nl++];
+        memset(L, 0, sizeof *L);
+        L->conv = 1;
+        L->in = ch;
+        L->out = co;
+        L->out_width = co * hw;
+        L->w_off = total;
+        L->w_count = (size_t)co * (size_t)ch * 9;
+        total += L->w_count + (size_t)co;
+        max_cout = co > max_cout ? co : max_cout;
+        max_cin9 = ch * 9 > max_cin9 ? ch * 9 : max_cin9;
+        ch = co;
+        width = co * hw;
+        maxw = width > maxw ? width : maxw;
+    }
+    for (int i = 0; i <= s->nhidden; i++) {
+        int o = i < s->nhidden ? s->hidden[i] : s->out;
+        if (o <= 0 || o > INT_MAX / 16)
+            return 0;
+        Layer *L = &tmp[nl++];
+        memset(L, 0, sizeof *L);
+        L->in = width;
+        L->out = o;
+        L->out_width = o;
+        L->w_off = total;
+        L->w_count = (size_t)width * (size_t)o;
+        total += L->w_count + (size_t)o;
+        width = o;
+        maxw = o > maxw ? o : maxw;
+    }
+    if (net) {
+        net->nlayers = nl;
+        memcpy(net->layer, tmp, sizeof tmp);
+        net->hw = hw;
+        net->in_dim = s->in_c * hw;
+        net->maxw = maxw;
+        net->max_cout = max_cout;
+        net->max_cin9 = max_cin9;
+        net->nparams = total;
+    }
+    return total;
+}
+
+/* Parameter floats of a spec; 0 if invalid. */
+size_t net_nparams(const NetSpec *spec)
+{
+    return net_layout(spec, NULL);
+}
+
+/* A network viewing params/grads; NULL on an invalid spec, NULL params or OOM. */
+Net *net_create(const NetSpec *spec, float *params, float *grads)
+{
+    if (!params || net_nparams(spec) == 0)
+        return NULL;
+    Net *net = calloc(1, sizeof *net);
+    if (!net)
+        return NULL;
+    net->spec = *spec;
+    if (net->spec.kind == NET_MLP)
+        net->spec.nconv = 0;
+    net_layout(&net->spec, net);
+    net->params = params;
+    net->grads = grads;
+    return net;
+}
+
+/* Frees the workspace and the Net (not the parameters); NULL is a no-op. */
+void net_free(Net *net)
+{
+    if (!net)
+        return;
+    free(net->ws);
+    free(net->iws);
+    free(net);
+}
+
+/* The spec the network was built from. */
+const NetSpec *net_spec(const Net *net)
+{
+    return &net->spec;
+}
+
+/* He-normal weights in layer order, each in memory order; zero biases. */
+void net_init(Net *net, Rng *rng)
+{
+    for (int l = 0; l < net->nlayers; l++) {
+        const Layer *L = &net->layer[l];
+        int fan_in = L->conv ? L->in * 9 : L->in;
+        float std = sqrtf(2.0f / (float)fan_in);
+        float *w = net->params + L->w_off;
+        for (size_t i = 0; i < L->w_count; i++)
+            w[i] = std * rng_normal(rng);
+        memset(w + L->w_count, 0, (size_t)L->out * sizeof(float));
+    }
+}
+
+/* Makes the workspace hold at least B rows (geometric growth); 0 or -1 (OOM,
+ * or B too large for int-sized GEMM dimensions). */
+static int net_reserve(Net *net, int B)
+{
+    if (B <= net->cap)
+        return 0;
+    size_t fr, ir;
+    net_row_sizes(net, &fr, &ir);
+    int widest = net->maxw;
+    if (net->spec.kind == NET_CNN) {
+        int w9 = net->max_cin9 * net->hw;
+        widest = w9 > widest ? w9 : widest;
+    }
+    if (B > INT_MAX / widest)
+        return -1;
+    int cap = net->cap > INT_MAX / 2 ? INT_MAX : 2 * net->cap;
+    cap = cap < B ? B : cap;
+    if (cap > INT_MAX / widest)
+        cap = B;
+    size_t rows = (size_t)cap;
+    if (fr > SIZE_MAX / sizeof(float) / rows || (ir && ir > SIZE_MAX / sizeof(int) / (rows + 1)))
+        return -1;
+    float *ws = malloc(fr * rows * sizeof(float));
+    int *iws = ir ? malloc((ir * rows + 1) * sizeof(int)) : NULL;
+    if (!ws || (ir && !iws)) {
+        free(ws);
+        free(iws);
+        return -1;
+    }
+    free(net->ws);
+    free(net->iws);
+    net->ws = ws;
+    net->iws = iws;
+    net->cap = cap;
+    float *p = ws;
+    net->g0 = p;
+    p += rows * (size_t)net->maxw;
+    net->g1 = p;
+    p += rows * (size_t)net->maxw;
+    for (int l = 0; l < net->nlayers; l++) {
+        Layer *L = &net->layer[l];
+        L->act = p;
+        p += rows * (size_t)L->out_width;
+        if (L->conv) {
+            L->cols = p;
+            p += rows * (size_t)L->in * 9 * (size_t)net->hw;
+        }
+    }
+    if (net->spec.kind == NET_CNN) {
+        net->ybuf = p;
+        p += rows * (size_t)net->max_cout * (size_t)net->hw;
+        net->dcols = p;
+        p += rows * (size_t)net->max_cin9 * (size_t)net->hw;
+        net->idx = NULL;
+        net->val = NULL;
+        net->rowptr = NULL;
+    } else {
+        net->val = p;
+        p += rows * (size_t)net->in_dim;
+        net->idx = iws;
+        net->rowptr = iws + rows * (size_t)net->in_dim;
+        net->ybuf = NULL;
+        net->dcols = NULL;
+    }
+    assert((size_t)(p - ws) == fr * rows);
+    return 0;
+}
+
+/* out[i] = max(out[i], 0) */
+static void relu_inplace(float *restrict out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+}
+
+/* g[i] = act[i] > 0 ? g[i] : 0: backward through a ReLU, given its output. */
+static void relu_backward(float *restrict g, const float *restrict act, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = act[i] > 0.0f ? g[i] : 0.0f;
+}
+
+/* db[j] += sum_b d[b, j] */
+static void bias_backward(float *restrict db /*(O)*/, const float *restrict d /*(B,O)*/, int B, int O)
+{
+    for (int b = 0; b < B; b++) {
+        const float *restrict r = d + (size_t)b * O;
+        for (int j = 0; j < O; j++)
+            db[j] += r[j];
+    }
+}
+
+/* First dense layer on a sparse input: records each row's nonzeros (index and
+ * value) for backward, then out[b,:] = bias + sum_i x[b,i] W[i,:], four weight
+ * rows per pass over out[b,:]. */
+static void sparse_forward(float *restrict out /*(B,O)*/, int *restrict idx /*(B*I)*/, float *restrict val /*(B*I)*/, int *restrict rowptr /*(B+1)*/,
+                           const float *restrict x /*(B,I)*/, const float *restrict w /*(I,O)*/, const float *restrict bias /*(O)*/, int B, int I, int O, int relu)
+{
+    int nz = 0;
+    for (int b = 0; b < B; b++) {
+        rowptr[b] = nz;
+        const float *restrict xr = x + (size_t)b * I;
+        for (int i = 0; i < I; i++) {
+            if (xr[i] != 0.0f) {
+                idx[nz] = i;
+                val[nz] = xr[i];
+                nz++;
+            }
+        }
+    }
+    rowptr[B] = nz;
+    for (int b = 0; b < B; b++) {
+        float *restrict o = out + (size_t)b * O;
+        memcpy(o, bias, (size_t)O * sizeof(float));
+        int k = rowptr[b], e = rowptr[b + 1];
+        for (; k + 4 <= e; k += 4) {
+            const float *restrict w0 = w + (size_t)idx[k] * O;
+            const float *restrict w1 = w + (size_t)idx[k + 1] * O;
+            const float *restrict w2 = w + (size_t)idx[k + 2] * O;
+            const float *restrict w3 = w + (size_t)idx[k + 3] * O;
+            float v0 = val[k], v1 = val[k + 1], v2 = val[k + 2], v3 = val[k + 3];
+            for (int j = 0; j < O; j++)
+                o[j] += v0 * w0[j] + v1 * w1[j] + v2 * w2[j] + v3 * w3[j];
+        }
+        for (; k < e; k++) {
+            const float *restrict w0 = w + (size_t)idx[k] * O;
+            float v0 = val[k];
+            for (int j = 0; j < O; j++)
+                o[j] += v0 * w0[j];
+        }
+        if (relu)
+            relu_inplace(o, (size_t)O);
+    }
+}
+
+/* dW[i,:] += x[b,i] d[b,:] over the recorded nonzeros only. */
+static void sparse_backward_w(float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, const int *restrict idx, const float *restrict val, const int *restrict rowptr, int B, int O)
+{
+    for (int b = 0; b < B; b++) {
+        const float *restrict dr = d + (size_t)b * O;
+        for (int k = rowptr[b]; k < rowptr[b + 1]; k++) {
+            float *restrict wr = dw + (size_t)idx[k] * O;
+            float v = val[k];
+            for (int j = 0; j < O; j++)
+                wr[j] += v * dr[j];
+        }
+    }
+}
+
+/* out (B,O) = x (B,I) W (I,O) + bias, ReLU if relu. */
+static void dense_forward(float *out /*(B,O)*/, const float *x /*(B,I)*/, const float *w /*(I,O)*/, const float *bias /*(O)*/, int B, int I, int O, int relu)
+{
+    for (int b = 0; b < B; b++)
+        memcpy(out + (size_t)b * O, bias, (size_t)O * sizeof(float));
+    gemm(0, 0, B, O, I, 1.0f, x, I, w, O, 1.0f, out, O);
+    if (relu)
+        relu_inplace(out, (size_t)B * (size_t)O);
+}
+
+/* im2col for a 3x3 same-padding convolution: cols[(c*9 + ky*3 + kx), b*n*n + y*n + x]
+ * = x[b, c, y+ky-1, x+kx-1], zero outside the grid. */
+static void im2col(float *restrict cols /*(C*9, B*n*n)*/, const float *restrict x /*(B,C,n,n)*/, int B, int C, int n)
+{
+    size_t hw = (size_t)n * n, ld = (size_t)B * hw;
+    for (int c = 0; c < C; c++) {
+        for (int ky = 0; ky < 3; ky++) {
+            for (int kx = 0; kx < 3; kx++) {
+                float *restrict row = cols + (size_t)(c * 9 + ky * 3 + kx) * ld;
+                int dy = ky - 1, dx = kx - 1;
+                for (int b = 0; b < B; b++) {
+                    const float *restrict src = x + ((size_t)b * C + c) * hw;
+                    float *restrict dst = row + (size_t)b * hw;
+                    for (int y = 0; y < n; y++) {
+                        float *restrict d = dst + (size_t)y * n;
+                        int sy = y + dy;
+                        if (sy < 0 || sy >= n) {
+                            memset(d, 0, (size_t)n * sizeof(float));
+                            continue;
+                        }
+                        const float *restrict s = src + (size_t)sy * n;
+                        if (dx < 0) {
+                            d[0] = 0.0f;
+                            memcpy(d + 1, s, (size_t)(n - 1) * sizeof(float));
+                        } else if (dx > 0) {
+                            memcpy(d, s + 1, (size_t)(n - 1) * sizeof(float));
+                            d[n - 1] = 0.0f;
+                        } else {
+                            memcpy(d, s, (size_t)n * sizeof(float));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: dx[b, c, y+ky-1, x+kx-1] += dcols[...] (dx is zeroed first). */
+static void col2im(float *restrict dx /*(B,C,n,n)*/, const float *restrict dcols /*(C*9, B*n*n)*/, int B, int C, int n)
+{
+    size_t hw = (size_t)n * n, ld = (size_t)B * hw;
+    memset(dx, 0, (size_t)B * (size_t)C * hw * sizeof(float));
+    for (int c = 0; c < C; c++) {
+        for (int ky = 0; ky < 3; ky++) {
+            for (int kx = 0; kx < 3; kx++) {
+                const float *restrict row = dcols + (size_t)(c * 9 + ky * 3 + kx) * ld;
+                int dy = ky - 1, dx_ = kx - 1;
+                for (int b = 0; b < B; b++) {
+                    float *restrict dst = dx + ((size_t)b * C + c) * hw;
+                    const float *restrict src = row + (size_t)b * hw;
+                    for (int y = 0; y < n; y++) {
+                        int sy = y + dy;
+                        if (sy < 0 || sy >= n)
+                            continue;
+                        const float *restrict s = src + (size_t)y * n;
+                        float *restrict d = dst + (size_t)sy * n;
+                        int x0 = dx_ < 0 ? 1 : 0, x1 = dx_ > 0 ? n - 1 : n;
+                        for (int xx = x0; xx < x1; xx++)
+                            d[xx + dx_] += s[xx];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* 3x3 same-padding convolution of x (B,Ci,n,n) into out (B,Co,n,n): im2col
+ * into cols (kept for backward), one GEMM into y (Co, B*n*n), then bias,
+ * ReLU and reorder to batch-major. */
+static void conv_forward(float *restrict out /*(B,Co,n,n)*/, float *cols /*(Ci*9, B*n*n)*/, float *y /*(Co, B*n*n)*/, const float *x /*(B,Ci,n,n)*/,
+                         const float *w /*(Co,Ci,3,3)*/, const float *bias /*(Co)*/, int B, int Ci, int Co, int n, int relu)
+{
+    int hw = n * n, N = B * hw;
+    im2col(cols, x, B, Ci, n);
+    gemm(0, 0, Co, N, Ci * 9, 1.0f, w, Ci * 9, cols, N, 0.0f, y, N);
+    for (int b = 0; b < B; b++) {
+        for (int c = 0; c < Co; c++) {
+            const float *restrict s = y + (size_t)c * N + (size_t)b * hw;
+            float *restrict d = out + ((size_t)b * Co + c) * hw;
+            float bc = bias[c];
+            if (relu) {
+                for (int p = 0; p < hw; p++) {
+                    float v = s[p] + bc;
+                    d[p] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+                for (int p = 0; p < hw; p++)
+                    d[p] = s[p] + bc;
+            }
+        }
+    }
+}
+
+/* Backward of conv_forward given d (B,Co,n,n) = d(loss)/d(pre-activation):
+ * dW += dY cols^T, db += sums, and, when dx is non-NULL, dx = col2im(W^T dY). */
+static void conv_backward(float *dx /*(B,Ci,n,n) or NULL*/, float *dw /*(Co,Ci*9) or NULL*/, float *db /*(Co) or NULL*/, float *y /*(Co, B*n*n) scratch*/,
+                          float *dcols /*(Ci*9, B*n*n) scratch*/, const float *d /*(B,Co,n,n)*/, const float *cols /*(Ci*9, B*n*n)*/, const float *w /*(Co,Ci*9)*/,
+                          int B, int Ci, int Co, int n)
+{
+    int hw = n * n, N = B * hw;
+    for (int c = 0; c < Co; c++) {
+        float sum = 0.0f;
+        for (int b = 0; b < B; b++) {
+            const float *restrict s = d + ((size_t)b * Co + c) * hw;
+            float *restrict t = y + (size_t)c * N + (size_t)b * hw;
+            for (int p = 0; p < hw; p++) {
+                t[p] = s[p];
+                sum += s[p];
+            }
+        }
+        if (db)
+            db[c] += sum;
+    }
+    if (dw)
+        gemm(0, 1, Co, Ci * 9, N, 1.0f, y, N, cols, N, 1.0f, dw, Ci * 9);
+    if (dx) {
+        gemm(1, 0, Ci * 9, N, Co, 1.0f, w, Ci * 9, y, N, 0.0f, dcols, N);
+        col2im(dx, dcols, B, Ci, n);
+    }
+}
+
+/* Forward on B rows; the output (B, out) stays valid until the next forward. */
+const float *net_forward(Net *net, const float *in, int B)
+{
+    assert(B >= 0);
+    if (net_reserve(net, B < 1 ? 1 : B) != 0) {
+        net->B = 0;
+        return NULL;
+    }
+    net->B = B;
+    const float *x = in;
+    for (int l = 0; l < net->nlayers; l++) {
+        Layer *L = &net->layer[l];
+        int relu = l < net->nlayers - 1;
+        const float *w = net->params + L->w_off, *bias = w + L->w_count;
+        if (L->conv)
+            conv_forward(L->act, L->cols, net->ybuf, x, w, bias, B, L->in, L->out, net->spec.n, relu);
+        else if (l == 0)
+            sparse_forward(L->act, net->idx, net->val, net->rowptr, x, w, bias, B, L->in, L->out, relu);
+        else
+            dense_forward(L->act, x, w, bias, B, L->in, L->out, relu);
+        x = L->act;
+    }
+    return net->layer[net->nlayers - 1].act;
+}
+
+/* Backward of the last forward: accumulates parameter gradients (if the net
+ * has a gradient buffer) and writes din (if non-NULL). */
+void net_backward(Net *net, const float *dout, float *din)
+{
+    int B = net->B;
+    if (B == 0)
+        return;
+    const float *g = dout; /* d(loss)/d(output of layer l) */
+    float *gown = NULL;    /* g once it lives in a ping-pong buffer (all but the last layer) */
+    for (int l = net->nlayers - 1; l >= 0; l--) {
+        Layer *L = &net->layer[l];
+        const float *w = net->params + L->w_off;
+        float *dw = net->grads ? net->grads + L->w_off : NULL;
+        float *db = dw ? dw + L->w_count : NULL;
+        if (gown) {
+            relu_backward(gown, L->act, (size_t)B * (size_t)L->out_width);
+            g = gown;
+        }
+        float *dx = l > 0 ? (gown == net->g0 ? net->g1 : net->g0) : din;
+        if (L->conv) {
+            conv_backward(dx, dw, db, net->ybuf, net->dcols, g, L->cols, w, B, L->in, L->out, net->spec.n);
+        } else {
+            if (db)
+                bias_backward(db, g, B, L->out);
+            if (dw) {
+                if (l == 0)
+                    sparse_backward_w(dw, g, net->idx, net->val, net->rowptr, B, L->out);
+                else
+                    gemm(1, 0, L->in, L->out, B, 1.0f, net->layer[l - 1].act, L->in, g, L->out, 1.0f, dw, L->out);
+            }
+            if (dx)
+                gemm(0, 1, B, L->in, L->out, 1.0f, g, L->out, w, L->out, 0.0f, dx, L->in);
+        }
+        gown = dx;
+    }
+}
+
+/* Number of parameter tensors: a weight and a bias per layer. */
+int net_ntensors(const Net *net)
+{
+    return 2 * net->nlayers;
+}
+
+/* Tensor i with its nn.Sequential name: a CNN's dense layers come after a
+ * Flatten, which takes one index. */
+void net_tensor(const Net *net, int i, NetTensor *t)
+{
+    assert(i >= 0 && i < 2 * net->nlayers);
+    const Layer *L = &net->layer[i / 2];
+    int l = i / 2;
+    int seq = (!L->conv && net->spec.kind == NET_CNN) ? 2 * l + 1 : 2 * l;
+    memset(t, 0, sizeof *t);
+    if (i % 2 == 0) {
+        snprintf(t->name, sizeof t->name, "%d.weight", seq);
+        t->offset = L->w_off;
+        t->count = L->w_count;
+        if (L->conv) {
+            t->ndim = 4;
+            t->shape[0] = L->out;
+            t->shape[1] = L->in;
+            t->shape[2] = 3;
+            t->shape[3] = 3;
+        } else {
+            t->ndim = 2;
+            t->shape[0] = L->out;
+            t->shape[1] = L->in;
+            t->transposed = 1;
+        }
+    } else {
+        snprintf(t->name, sizeof t->name, "%d.bias", seq);
+        t->offset = L->w_off + L->w_count;
+        t->count = (size_t)L->out;
+        t->ndim = 1;
+        t->shape[0] = L->out;
+    }
+}
+
+/* 2 * B * (multiply-adds of one dense row), counting every input as nonzero. */
+double net_flops_forward(const Net *net, int B)
+{
+    double f = 0.0;
+    for (int l = 0; l < net->nlayers; l++) {
+        const Layer *L = &net->layer[l];
+        if (L->conv)
+            f += (double)net->hw * L->out * L->in * 9.0;
+        else
+            f += (double)L->in * L->out;
+    }
+    return 2.0 * B * f;
+}

@@ -1,0 +1,103 @@
+/* optim.c - the training arithmetic of nn.h outside the layers: Adam with
+ * PyTorch's semantics (bias-corrected moments, eps added after the square
+ * root), global-norm gradient clipping (torch.nn.utils.clip_grad_norm_) and
+ * the TD losses (smooth_l1 with beta 1, MSE), each one loop over contiguous
+ * floats. Reductions are accumulated in double. */
+#include "nn.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Zeroed moments for n parameters; 0, or -1 (m and v NULL) if out of memory. */
+int adam_init(Adam *a, size_t n, float lr, float beta1, float beta2, float eps)
+{
+    memset(a, 0, sizeof *a);
+    a->n = n;
+    a->lr = lr;
+    a->beta1 = beta1;
+    a->beta2 = beta2;
+    a->eps = eps;
+    if (n == 0)
+        return 0;
+    a->m = calloc(n, sizeof(float));
+    a->v = calloc(n, sizeof(float));
+    if (!a->m || !a->v) {
+        adam_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* Frees the moments; a zeroed (or already freed) Adam is a no-op. */
+void adam_free(Adam *a)
+{
+    if (!a)
+        return;
+    free(a->m);
+    free(a->v);
+    a->m = NULL;
+    a->v = NULL;
+}
+
+/* One Adam step over the a->n parameters (t counts from 1). */
+void adam_step(Adam *a, float *params, const float *grads)
+{
+    a->t++;
+    float b1 = a->beta1, b2 = a->beta2, eps = a->eps;
+    float step = (float)((double)a->lr / (1.0 - pow((double)b1, (double)a->t)));
+    float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)b2, (double)a->t)));
+    float *restrict p = params, *restrict m = a->m, *restrict v = a->v;
+    const float *restrict g = grads;
+    for (size_t i = 0; i < a->n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+/* Global L2 norm of grads; scaled by max_norm / (norm + 1e-6) when above
+ * max_norm > 0. Returns the norm before clipping. */
+float clip_grad_norm(float *grads, size_t n, float max_norm)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)grads[i] * (double)grads[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0.0f && norm > (double)max_norm) {
+        float scale = (float)((double)max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < n; i++)
+            grads[i] *= scale;
+    }
+    return (float)norm;
+}
+
+/* Huber (smooth_l1, beta 1) or MSE of q[b, act[b]] - target[b], mean over B;
+ * dq (B, A) gets the gradient (zero except the chosen entries). */
+float td_loss(LossKind kind, const float *q, const int *act, const float *target, int B, int A, float *dq)
+{
+    memset(dq, 0, (size_t)B * (size_t)A * sizeof(float));
+    if (B <= 0)
+        return 0.0f;
+    double loss = 0.0;
+    float inv_b = 1.0f / (float)B;
+    for (int b = 0; b < B; b++) {
+        assert(act[b] >= 0 && act[b] < A);
+        size_t k = (size_t)b * A + (size_t)act[b];
+        float d = q[k] - target[b];
+        float grad;
+        if (kind == LOSS_MSE) {
+            loss += (double)d * d;
+            grad = 2.0f * d;
+        } else if (fabsf(d) < 1.0f) {
+            loss += 0.5 * (double)d * d;
+            grad = d;
+        } else {
+            loss += fabs((double)d) - 0.5;
+            grad = d > 0.0f ? 1.0f : -1.0f;
+        }
+        dq[k] = grad * inv_b;
+    }
+    return (float)(loss / B);
+}

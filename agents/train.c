@@ -1,0 +1,553 @@
+/* train.c - the DQN loop: num_envs envs stepped together, actions from one
+ * batched forward, transitions pushed as compact states, updates every
+ * train_freq iterations, target updates, periodic evaluation and checkpoints,
+ * per-episode CSV rows, and exact resume. Nothing on the per-step path
+ * allocates; CSV rows are buffered by stdio and flushed with every checkpoint. */
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../replay/replay.h"
+
+/* RNG streams (the agent uses 1 and 2). */
+enum { STREAM_REPLAY = 3, STREAM_EVAL_EPS = 4, STREAM_ENV = 1000, STREAM_EVAL_ENV = 1 << 20 };
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void mean_std(const double *x, int n, double *mean, double *std)
+{
+    double s = 0.0, ss = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    *mean = n ? s / n : 0.0;
+    for (int i = 0; i < n; i++)
+        ss += (x[i] - *mean) * (x[i] - *mean);
+    *std = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
+}
+
+int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, float epsilon, EvalResult *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    int E = episodes;
+    Env *envs = malloc((size_t)E * sizeof *envs);
+    int ncells = 0;
+    uint8_t *obs = NULL;
+    uint8_t *active = malloc((size_t)E);
+    double *buf = malloc(3 * (size_t)E * sizeof *buf);
+    int rc = -1;
+    if (!envs || !active || !buf) {
+        snprintf(err, errlen, "evaluation: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < E; i++)
+        if (env_init(&envs[i], ec, map, STREAM_EVAL_ENV + (uint64_t)i, err, errlen) != 0)
+            goto done;
+    ncells = envs[0].ncells;
+    obs = malloc((size_t)E * (size_t)ncells);
+    if (!obs) {
+        snprintf(err, errlen, "evaluation: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < E; i++) {
+        envs[i].autoreset = 0;
+        env_reset(&envs[i], obs + (size_t)i * ncells);
+        active[i] = 1;
+    }
+    Rng eps_rng;
+    rng_seed(&eps_rng, ec->seed, STREAM_EVAL_EPS);
+    for (int left = E; left > 0;) {
+        const float *q = agent_q(a, obs, E);
+        if (!q) {
+            snprintf(err, errlen, "evaluation: out of memory");
+            goto done;
+        }
+        for (int i = 0; i < E; i++) {
+            if (!active[i])
+                continue;
+            const float *row = q + (size_t)i * a->A;
+            int best = 0;
+            for (int k = 1; k < a->A; k++)
+                if (row[k] > row[best])
+                    best = k;
+            if (epsilon > 0.0f && rng_float(&eps_rng) < epsilon)
+                best = (int)rng_below(&eps_rng, (uint32_t)a->A);
+            float r;
+            uint8_t term, trunc;
+            env_step(&envs[i], best, obs + (size_t)i * ncells, &r, &term, &trunc, NULL);
+            if (term || trunc) {
+                active[i] = 0;
+                left--;
+                buf[i] = envs[i].last.ret;
+                buf[E + i] = envs[i].last.success;
+                buf[2 * E + i] = envs[i].last.length;
+            }
+        }
+    }
+    res->episodes = E;
+    mean_std(buf, E, &res->ret_mean, &res->ret_std);
+    mean_std(buf + E, E, &res->success, &res->success_std);
+    mean_std(buf + 2 * E, E, &res->len_mean, &res->len_std);
+    rc = 0;
+done:
+    free(envs);
+    free(obs);
+    free(active);
+    free(buf);
+    return rc;
+}
+
+/* Everything a training run holds. */
+typedef struct {
+    Config cfg;
+    Agent *agent;
+    EnvConfig ec;
+    EnvMap *map;
+    VecEnv venv;
+    Replay replay;
+    int E, ncells, B;
+    uint8_t *obs, *prev_obs, *next_obs, *term, *trunc;
+    float *rew;
+    int *act;
+    size_t *idx;
+    float *b_obs, *b_next, *b_rew, *b_done;
+    int *b_act;
+    long step, episodes, iter, next_eval, next_ckpt, next_target;
+    char path_metrics[1024], path_eval[1024], path_ckpt[1024], path_config[1024];
+    FILE *metrics, *evalf;
+} Run;
+
+enum { COUNTERS = 8 };
+
+static float epsilon_at(const Config *c, long step)
+{
+    if (c->agent.eps_steps <= 0 || step >= c->agent.eps_steps)
+        return c->agent.eps_end;
+    return c->agent.eps_start + (c->agent.eps_end - c->agent.eps_start) * (float)step / (float)c->agent.eps_steps;
+}
+
+static void run_free(Run *r)
+{
+    agent_free(r->agent);
+    free(r->map);
+    vec_free(&r->venv);
+    replay_free(&r->replay);
+    void *bufs[] = {r->obs, r->prev_obs, r->next_obs, r->term, r->trunc, r->rew, r->act, r->idx, r->b_obs, r->b_next, r->b_rew, r->b_done, r->b_act};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    if (r->metrics)
+        fclose(r->metrics);
+    if (r->evalf)
+        fclose(r->evalf);
+}
+
+static int run_alloc(Run *r, char *err, size_t errlen)
+{
+    size_t E = (size_t)r->E, nc = (size_t)r->ncells, B = (size_t)r->B;
+    size_t row = (size_t)r->agent->C * nc;
+    r->obs = malloc(E * nc);
+    r->prev_obs = malloc(E * nc);
+    r->next_obs = malloc(E * nc);
+    r->term = malloc(E);
+    r->trunc = malloc(E);
+    r->rew = malloc(E * sizeof(float));
+    r->act = malloc(E * sizeof(int));
+    r->idx = malloc(B * sizeof(size_t));
+    r->b_obs = malloc(B * row * sizeof(float));
+    r->b_next = malloc(B * row * sizeof(float));
+    r->b_rew = malloc(B * sizeof(float));
+    r->b_done = malloc(B * sizeof(float));
+    r->b_act = malloc(B * sizeof(int));
+    if (!r->obs || !r->prev_obs || !r->next_obs || !r->term || !r->trunc || !r->rew || !r->act || !r->idx || !r->b_obs || !r->b_next || !r->b_rew || !r->b_done || !r->b_act) {
+        snprintf(err, errlen, "out of memory for the training buffers");
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the checkpoint: the agent plus envs, replay, counters. */
+static int run_save(Run *r, char *err, size_t errlen)
+{
+    fflush(r->metrics);
+    fflush(r->evalf);
+    int64_t counters[COUNTERS] = {r->step, r->episodes, r->iter, r->next_eval, r->next_ckpt, r->next_target, ftell(r->metrics), ftell(r->evalf)};
+    size_t E = (size_t)r->E, nc = (size_t)r->ncells;
+    uint32_t *rng = malloc(E * 4 * sizeof *rng);
+    uint8_t *layout = malloc(E * nc);
+    int64_t *state = malloc(E * 4 * sizeof *state);
+    float *ret = malloc(E * sizeof *ret);
+    int rc = -1;
+    if (!rng || !layout || !state || !ret) {
+        snprintf(err, errlen, "%s: out of memory", r->path_ckpt);
+        goto done;
+    }
+    for (size_t e = 0; e < E; e++) {
+        const Env *env = &r->venv.envs[e];
+        memcpy(rng + 4 * e, env->rng.s, 4 * sizeof *rng);
+        memcpy(layout + e * nc, env->layout, nc);
+        state[4 * e] = env->agent;
+        state[4 * e + 1] = env->t;
+        state[4 * e + 2] = env->orient;
+        state[4 * e + 3] = env->episodes;
+        ret[e] = env->ret;
+    }
+    Replay *rp = &r->replay;
+    int64_t rstate[3] = {(int64_t)rp->capacity, (int64_t)rp->size, (int64_t)rp->pos};
+    float last[2] = {r->agent->last_loss, r->agent->last_q};
+    int64_t S = (int64_t)rp->size;
+    StTensor t[] = {
+        {.name = "train.counters", .dtype = ST_I64, .ndim = 1, .shape = {COUNTERS}, .data = counters},
+        {.name = "train.last", .dtype = ST_F32, .ndim = 1, .shape = {2}, .data = last},
+        {.name = "env.rng", .dtype = ST_U32, .ndim = 2, .shape = {(int64_t)E, 4}, .data = rng},
+        {.name = "env.layout", .dtype = ST_U8, .ndim = 2, .shape = {(int64_t)E, (int64_t)nc}, .data = layout},
+        {.name = "env.state", .dtype = ST_I64, .ndim = 2, .shape = {(int64_t)E, 4}, .data = state},
+        {.name = "env.ret", .dtype = ST_F32, .ndim = 1, .shape = {(int64_t)E}, .data = ret},
+        {.name = "replay.state", .dtype = ST_I64, .ndim = 1, .shape = {3}, .data = rstate},
+        {.name = "replay.rng", .dtype = ST_U32, .ndim = 1, .shape = {4}, .data = rp->rng.s},
+        {.name = "replay.obs", .dtype = ST_U8, .ndim = 2, .shape = {S, (int64_t)nc}, .data = rp->obs},
+        {.name = "replay.next_obs", .dtype = ST_U8, .ndim = 2, .shape = {S, (int64_t)nc}, .data = rp->next_obs},
+        {.name = "replay.action", .dtype = ST_U8, .ndim = 1, .shape = {S}, .data = rp->action},
+        {.name = "replay.reward", .dtype = ST_F32, .ndim = 1, .shape = {S}, .data = rp->reward},
+        {.name = "replay.done", .dtype = ST_U8, .ndim = 1, .shape = {S}, .data = rp->done},
+    };
+    char step[32];
+    snprintf(step, sizeof step, "%ld", r->step);
+    const char *mk[] = {"step"}, *mv[] = {step};
+    rc = agent_save(r->agent, r->path_ckpt, t, (int)(sizeof t / sizeof t[0]), mk, mv, 1, err, errlen);
+done:
+    free(rng);
+    free(layout);
+    free(state);
+    free(ret);
+    return rc;
+}
+
+/* Restores envs, replay and counters from an opened checkpoint. */
+static int run_restore(Run *r, const StFile *f, int64_t *bytes, char *err, size_t errlen)
+{
+    size_t E = (size_t)r->E, nc = (size_t)r->ncells;
+    int64_t counters[COUNTERS];
+    const StTensor *t;
+    int64_t sh_c[1] = {COUNTERS}, sh_2[1] = {2}, sh_er[2] = {(int64_t)E, 4}, sh_el[2] = {(int64_t)E, (int64_t)nc}, sh_e[1] = {(int64_t)E}, sh_3[1] = {3}, sh_4[1] = {4};
+    if (!(t = st_expect(f, "train.counters", ST_I64, 1, sh_c, err, errlen)))
+        return -1;
+    memcpy(counters, t->data, sizeof counters);
+    r->step = counters[0];
+    r->episodes = counters[1];
+    r->iter = counters[2];
+    r->next_eval = counters[3];
+    r->next_ckpt = counters[4];
+    r->next_target = counters[5];
+    bytes[0] = counters[6];
+    bytes[1] = counters[7];
+    if (!(t = st_expect(f, "train.last", ST_F32, 1, sh_2, err, errlen)))
+        return -1;
+    r->agent->last_loss = ((const float *)t->data)[0];
+    r->agent->last_q = ((const float *)t->data)[1];
+    const StTensor *rng = st_expect(f, "env.rng", ST_U32, 2, sh_er, err, errlen);
+    const StTensor *lay = rng ? st_expect(f, "env.layout", ST_U8, 2, sh_el, err, errlen) : NULL;
+    const StTensor *st = lay ? st_expect(f, "env.state", ST_I64, 2, sh_er, err, errlen) : NULL;
+    const StTensor *ret = st ? st_expect(f, "env.ret", ST_F32, 1, sh_e, err, errlen) : NULL;
+    if (!ret)
+        return -1;
+    for (size_t e = 0; e < E; e++) {
+        Env *env = &r->venv.envs[e];
+        const int64_t *s = (const int64_t *)st->data + 4 * e;
+        if (s[0] < 0 || s[0] >= (int64_t)nc || s[2] < 0 || s[2] >= D4_ORDER) {
+            snprintf(err, errlen, "%s: env.state of env %zu is out of range", r->path_ckpt, e);
+            return -1;
+        }
+        memcpy(env->rng.s, (const uint32_t *)rng->data + 4 * e, sizeof env->rng.s);
+        env_set_state(env, (const uint8_t *)lay->data + e * nc, (int)s[0]);
+        env->t = (int)s[1];
+        env->orient = (int)s[2];
+        env->episodes = s[3];
+        env->ret = ((const float *)ret->data)[e];
+        env_observe(env, r->obs + e * nc);
+    }
+    Replay *rp = &r->replay;
+    if (!(t = st_expect(f, "replay.state", ST_I64, 1, sh_3, err, errlen)))
+        return -1;
+    const int64_t *rs = t->data;
+    if (rs[0] != (int64_t)rp->capacity || rs[1] < 0 || rs[1] > rs[0] || rs[2] < 0 || rs[2] >= rs[0]) {
+        snprintf(err, errlen, "%s: replay.state [%lld, %lld, %lld] does not fit a buffer of %zu", r->path_ckpt, (long long)rs[0], (long long)rs[1], (long long)rs[2], rp->capacity);
+        return -1;
+    }
+    rp->size = (size_t)rs[1];
+    rp->pos = (size_t)rs[2];
+    if (!(t = st_expect(f, "replay.rng", ST_U32, 1, sh_4, err, errlen)))
+        return -1;
+    memcpy(rp->rng.s, t->data, sizeof rp->rng.s);
+    int64_t S = (int64_t)rp->size, sh_s[1] = {S}, sh_sn[2] = {S, (int64_t)nc};
+    struct {
+        const char *name;
+        StDtype dt;
+        int nd;
+        const int64_t *sh;
+        void *dst;
+        size_t bytes;
+    } parts[] = {
+        {"replay.obs", ST_U8, 2, sh_sn, rp->obs, (size_t)S * nc},
+        {"replay.next_obs", ST_U8, 2, sh_sn, rp->next_obs, (size_t)S * nc},
+        {"replay.action", ST_U8, 1, sh_s, rp->action, (size_t)S},
+        {"replay.reward", ST_F32, 1, sh_s, rp->reward, (size_t)S * sizeof(float)},
+        {"replay.done", ST_U8, 1, sh_s, rp->done, (size_t)S},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (!(t = st_expect(f, parts[i].name, parts[i].dt, parts[i].nd, parts[i].sh, err, errlen)))
+            return -1;
+        memcpy(parts[i].dst, t->data, parts[i].bytes);
+    }
+    return 0;
+}
+
+static FILE *open_csv(const char *path, const char *header, int resume, int64_t keep, char *err, size_t errlen)
+{
+    if (resume) {
+        if (truncate(path, (off_t)keep) != 0) {
+            snprintf(err, errlen, "%s: cannot truncate to the checkpoint's %lld bytes: %s", path, (long long)keep, strerror(errno));
+            return NULL;
+        }
+        FILE *f = fopen(path, "a");
+        if (!f)
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return f;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        return NULL;
+    }
+    fputs(header, f);
+    return f;
+}
+
+static int write_config(const Run *r, char *err, size_t errlen)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->path_config);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
+    }
+    config_write_ini(&r->cfg, f);
+    if (fclose(f) != 0 || rename(tmp, r->path_config) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", r->path_config, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void progress(const Run *r, double t0, long step0, FILE *f)
+{
+    double el = now() - t0;
+    double sps = el > 0 ? (double)(r->step - step0) / el : 0.0;
+    long total = r->cfg.train.steps;
+    double eta = sps > 0 ? (double)(total - r->step) / sps : 0.0;
+    int width = 24, fill = (int)((double)width * (double)r->step / (double)(total > 0 ? total : 1));
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    const Env *e = &r->venv.envs[0];
+    fprintf(f, "\r[%s] %ld/%ld  ETA %d:%02d  ret %.2f  success %.0f  %.0f steps/s   ", bar, r->step, total, (int)(eta / 60), (int)eta % 60, e->last.ret, e->last.success, sps);
+    fflush(f);
+}
+
+static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
+{
+    EvalResult ev;
+    if (evaluate(r->agent, &r->ec, r->map, r->cfg.eval.eval_episodes, r->cfg.eval.eval_epsilon, &ev, err, errlen) != 0)
+        return -1;
+    fprintf(r->evalf, "%ld,%.6f,%.6f,%.6f,%.6f,%d\n", r->step, ev.ret_mean, ev.ret_std, ev.success, ev.len_mean, ev.episodes);
+    res->final = ev;
+    return 0;
+}
+
+int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
+{
+    Run run, *r = &run;
+    memset(r, 0, sizeof *r);
+    memset(res, 0, sizeof *res);
+    r->cfg = *cfg;
+    int rc = -1;
+    StFile *ck = NULL;
+    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create the run directory: %s", opt->out_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.csv", opt->out_dir);
+    snprintf(r->path_eval, sizeof r->path_eval, "%s/eval.csv", opt->out_dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", opt->out_dir);
+    snprintf(r->path_config, sizeof r->path_config, "%s/config.ini", opt->out_dir);
+    if (opt->resume) {
+        ck = st_open(r->path_ckpt, err, errlen);
+        if (!ck)
+            return -1;
+        /* the run must continue with the same config (only [train] steps may grow) */
+        Config stored;
+        config_default(&stored);
+        const char *text = st_meta(ck, "config");
+        if (!text || config_from_string(&stored, text, r->path_ckpt, err, errlen) != 0) {
+            if (!text)
+                snprintf(err, errlen, "%s: no config in the checkpoint's metadata", r->path_ckpt);
+            st_close(ck);
+            return -1;
+        }
+        stored.train.steps = cfg->train.steps;
+        char *a = config_to_string(&stored), *b = config_to_string(cfg);
+        int same = a && b && strcmp(a, b) == 0;
+        if (!same && a && b) {
+            const char *p = a, *q = b;
+            while (*p && *p == *q)
+                p++, q++;
+            while (p > a && p[-1] != '\n')
+                p--;
+            const char *eol = strchr(p, '\n');
+            snprintf(err, errlen, "%s: the run was made with a different config (first difference at '%.*s'); only [train] steps may change on --resume", r->path_ckpt, (int)(eol ? eol - p : (long)strlen(p)), p);
+        }
+        free(a);
+        free(b);
+        if (!same) {
+            st_close(ck);
+            return -1;
+        }
+    } else if (access(r->path_metrics, F_OK) == 0) {
+        snprintf(err, errlen, "%s already holds a run (metrics.csv exists); use --resume to continue it, or --out for another directory", opt->out_dir);
+        return -1;
+    }
+    r->map = malloc(sizeof *r->map);
+    if (!r->map) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (agent_env_config(&r->cfg, &r->ec, r->map, err, errlen) != 0)
+        goto done;
+    r->E = r->cfg.train.num_envs;
+    r->B = r->cfg.train.batch_size;
+    if (vec_init(&r->venv, r->E, &r->ec, r->map, STREAM_ENV, err, errlen) != 0)
+        goto done;
+    const Env *e0 = &r->venv.envs[0];
+    r->ncells = e0->ncells;
+    if (ck)
+        r->agent = agent_from_file(ck, r->path_ckpt, NULL, 0, err, errlen);
+    else
+        r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
+    if (!r->agent)
+        goto done;
+    if (replay_init(&r->replay, (size_t)r->cfg.train.buffer_size, r->ncells, r->cfg.run.seed, STREAM_REPLAY) != 0) {
+        snprintf(err, errlen, "cannot allocate a replay buffer of %ld transitions", r->cfg.train.buffer_size);
+        goto done;
+    }
+    if (run_alloc(r, err, errlen) != 0)
+        goto done;
+    int64_t bytes[2] = {0, 0};
+    if (ck) {
+        if (run_restore(r, ck, bytes, err, errlen) != 0)
+            goto done;
+    } else {
+        vec_reset(&r->venv, r->obs);
+        r->next_eval = r->cfg.eval.eval_every > 0 ? r->cfg.eval.eval_every : r->cfg.train.steps;
+        r->next_ckpt = r->cfg.train.checkpoint_every > 0 ? r->cfg.train.checkpoint_every : r->cfg.train.steps;
+        r->next_target = r->cfg.agent.target_update;
+    }
+    st_close(ck);
+    ck = NULL;
+    if (write_config(r, err, errlen) != 0)
+        goto done;
+    r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, bytes[0], err, errlen);
+    if (!r->metrics)
+        goto done;
+    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", opt->resume, bytes[1], err, errlen);
+    if (!r->evalf)
+        goto done;
+
+    const Config *c = &r->cfg;
+    size_t nc = (size_t)r->ncells;
+    int C = r->agent->C, n = r->agent->n;
+    double t0 = now(), last_draw = 0.0;
+    long step0 = r->step;
+    int stopped = 0;
+    while (r->step < c->train.steps) {
+        if (opt->stop && *opt->stop) {
+            stopped = 1;
+            break;
+        }
+        float eps = epsilon_at(c, r->step);
+        agent_act(r->agent, r->obs, r->E, eps, r->act);
+        memcpy(r->prev_obs, r->obs, (size_t)r->E * nc);
+        vec_step(&r->venv, r->act, r->next_obs, r->obs, r->rew, r->term, r->trunc);
+        r->iter++;
+        for (int e = 0; e < r->E; e++) {
+            replay_push(&r->replay, r->prev_obs + (size_t)e * nc, r->act[e], r->rew[e], r->next_obs + (size_t)e * nc, r->term[e]);
+            if (r->term[e] || r->trunc[e]) {
+                const EpisodeStats *s = &r->venv.envs[e].last;
+                double el = now() - t0;
+                r->episodes++;
+                fprintf(r->metrics, "%ld,%ld,%.4f,%d,%d,%.4f,%.6f,%.6f,%.0f\n", r->step + e + 1, r->episodes, s->ret, (int)s->length, (int)s->success, eps, r->agent->last_loss, r->agent->last_q, el > 0 ? (double)(r->step + e + 1 - step0) / el : 0.0);
+            }
+        }
+        r->step += r->E;
+        if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0) {
+            for (int g = 0; g < c->train.gradient_steps; g++) {
+                replay_sample(&r->replay, r->idx, r->B);
+                replay_batch(&r->replay, r->idx, r->B, C, n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
+                agent_update(r->agent, r->b_obs, r->b_act, r->b_rew, r->b_next, r->b_done, r->B);
+                res->updates++;
+            }
+        }
+        if (r->step >= r->next_target) {
+            if (r->step > c->train.learning_starts)
+                agent_sync_target(r->agent);
+            r->next_target += c->agent.target_update;
+        }
+        if (r->step >= r->next_eval && r->step < c->train.steps) {
+            if (eval_row(r, res, err, errlen) != 0)
+                goto done;
+            r->next_eval += c->eval.eval_every;
+        }
+        if (r->step >= r->next_ckpt && r->step < c->train.steps) {
+            if (run_save(r, err, errlen) != 0)
+                goto done;
+            r->next_ckpt += c->train.checkpoint_every;
+        }
+        if (opt->progress && (r->iter & 255) == 0 && now() - last_draw > 0.2) {
+            last_draw = now();
+            progress(r, t0, step0, stderr);
+        }
+    }
+    if (!stopped && eval_row(r, res, err, errlen) != 0)
+        goto done;
+    if (run_save(r, err, errlen) != 0)
+        goto done;
+    if (opt->progress) {
+        progress(r, t0, step0, stderr);
+        fputc('\n', stderr);
+    }
+    res->steps = r->step;
+    res->episodes = r->episodes;
+    res->interrupted = stopped;
+    res->seconds = now() - t0;
+    rc = 0;
+done:
+    st_close(ck);
+    if (r->metrics && fflush(r->metrics) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s: write failed: %s", r->path_metrics, strerror(errno));
+        rc = -1;
+    }
+    run_free(r);
+    return rc;
+}

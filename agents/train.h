@@ -1,0 +1,52 @@
+/* train.h - the DQN training loop and greedy evaluation. A run directory
+ * holds config.ini (the effective config), metrics.csv (one row per finished
+ * training episode), eval.csv (one row per evaluation) and
+ * checkpoint.safetensors (networks, optimizer, env, replay and RNG state, so
+ * that --resume continues exactly as an uninterrupted run would). */
+#ifndef EQUIGRID_TRAIN_H
+#define EQUIGRID_TRAIN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "../configs/config.h"
+#include "agent.h"
+
+typedef struct {
+    int episodes;
+    double ret_mean, ret_std;
+    double success;                 /* fraction of episodes that reached the goal */
+    double success_std;
+    double len_mean, len_std;
+} EvalResult;
+
+typedef struct {
+    const char *out_dir;            /* run directory (created if missing) */
+    int resume;                     /* continue from out_dir/checkpoint.safetensors */
+    int progress;                   /* draw a progress bar on stderr */
+    volatile sig_atomic_t *stop;    /* set asynchronously (SIGINT) to stop cleanly; may be NULL */
+    FILE *log;                      /* messages; NULL for silence */
+} TrainOptions;
+
+typedef struct {
+    long steps;                     /* env steps done */
+    long episodes;
+    int interrupted;                /* stopped by *stop before the end */
+    double seconds;
+    double updates;
+    EvalResult final;               /* last evaluation (valid if final.episodes > 0) */
+} TrainResult;
+
+/* Trains from cfg (validated by the caller) into opt->out_dir. Returns 0, or
+ * -1 with a message (I/O failure, run directory holding another run, resume
+ * with a different config, ...). Interrupted runs return 0 with
+ * res->interrupted set, after writing a checkpoint and flushing the CSVs. */
+int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen);
+
+/* Greedy (epsilon-greedy) evaluation of a's Q on `episodes` fresh envs
+ * described by ec (streams fixed, so every evaluation sees the same layouts),
+ * acting in one batched forward per step; eps draws come from an Rng of its
+ * own, so evaluation never changes the agent's exploration sequence. */
+int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, float epsilon, EvalResult *res, char *err, size_t errlen);
+
+#endif

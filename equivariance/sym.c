@@ -1,0 +1,561 @@
+/* sym.c - symmetrized Q-functions: none, equitune, equizero and lambda-equitune
+ * over a subgroup G of D4 (see sym.h and ../shared/DESIGN.md).
+ *
+ * Tuned for the DQN update: every view of a batch is produced by a gather with
+ * a permutation precomputed at create time (one index table per element over
+ * all C*n*n inputs), stacked as |G|*B rows and pushed through the base network
+ * (and the lambda network) in ONE forward and ONE backward. The combine loops
+ * work on the mapped-back values v (B, |G|, A), kept for introspection. The
+ * workspace grows only when a larger batch arrives; steady-state forward and
+ * backward do not allocate. */
+#include "sym.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct QModel {
+    NetSpec base_spec, lam_spec;
+    SymSpec sym;
+    Net *base;
+    Net *lam;               /* method lambda only */
+    float *grads;           /* NULL for a model never trained */
+    size_t base_n, lam_n;   /* floats of parameters */
+    int G, A, D;            /* views, actions, inputs per row (C*n*n) */
+    int *gather;            /* (G, D): view i row = in[gather[i*D + j]] */
+    int aperm[D4_ORDER][5]; /* aperm[i][a] = rho(elem[i])(a) */
+    /* workspace, sized for cap rows of input */
+    int cap;
+    float *xs;      /* (G*B, D) stacked views */
+    float *v;       /* (B, G, A) mapped-back view values */
+    float *w;       /* (B, G) normalised weights */
+    float *q;       /* (B, A) Q_G */
+    int *chosen;    /* (B) equizero's view index */
+    float *dy;      /* (G*B, A) gradient w.r.t. the base outputs */
+    float *dz;      /* (G*B) gradient w.r.t. the lambda outputs */
+    const float *z; /* lambda outputs of the last forward (G*B), net-owned */
+    const float *none_out; /* method none: the base output of the last forward */
+    int last_B;
+    double t_base, t_sym; /* seconds */
+};
+
+static const float one_weight = 1.0f;
+
+const char *sym_method_name(SymMethod m)
+{
+    switch (m) {
+    case SYM_NONE: return "none";
+    case SYM_EQUITUNE: return "equitune";
+    case SYM_EQUIZERO: return "equizero";
+    case SYM_LAMBDA: return "lambda";
+    }
+    return "?";
+}
+
+int sym_method_parse(const char *s)
+{
+    static const char *const n[] = {"none", "equitune", "equizero", "lambda"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, n[i]) == 0)
+            return i;
+    return -1;
+}
+
+int sym_proxy_parse(const char *s)
+{
+    if (strcmp(s, "maxq") == 0)
+        return PROXY_MAXQ;
+    if (strcmp(s, "entropy") == 0)
+        return PROXY_ENTROPY;
+    return -1;
+}
+
+int sym_grad_parse(const char *s)
+{
+    if (strcmp(s, "ste") == 0)
+        return GRAD_STE;
+    if (strcmp(s, "selected") == 0)
+        return GRAD_SELECTED;
+    return -1;
+}
+
+int sym_lnorm_parse(const char *s)
+{
+    if (strcmp(s, "softplus") == 0)
+        return LNORM_SOFTPLUS;
+    if (strcmp(s, "softmax") == 0)
+        return LNORM_SOFTMAX;
+    return -1;
+}
+
+/* 1 if g is a subgroup of D4 in the form group.h promises. */
+static int group_valid(const Group *g)
+{
+    if (g->n < 1 || g->n > D4_ORDER || g->elem[0] != 0)
+        return 0;
+    int present[D4_ORDER] = {0};
+    for (int i = 0; i < g->n; i++) {
+        if (g->elem[i] < 0 || g->elem[i] >= D4_ORDER || (i > 0 && g->elem[i] <= g->elem[i - 1]))
+            return 0;
+        present[g->elem[i]] = 1;
+    }
+    for (int i = 0; i < g->n; i++)
+        for (int j = 0; j < g->n; j++)
+            if (!present[d4_compose(g->elem[i], g->elem[j])])
+                return 0;
+    return 1;
+}
+
+static NetSpec lambda_spec(const NetSpec *base, int hidden)
+{
+    NetSpec l;
+    memset(&l, 0, sizeof l);
+    l.kind = NET_MLP;
+    l.in_c = base->in_c;
+    l.n = base->n;
+    l.nhidden = 1;
+    l.hidden[0] = hidden;
+    l.out = 1;
+    return l;
+}
+
+/* Checks the symmetrizer spec against the base spec; 1 if usable. */
+static int spec_valid(const NetSpec *base, const SymSpec *s)
+{
+    if (net_nparams(base) == 0)
+        return 0;
+    switch (s->method) {
+    case SYM_NONE: return 1;
+    case SYM_EQUITUNE: break;
+    case SYM_EQUIZERO:
+        if ((s->proxy != PROXY_MAXQ && s->proxy != PROXY_ENTROPY) || (s->grad != GRAD_STE && s->grad != GRAD_SELECTED))
+            return 0;
+        break;
+    case SYM_LAMBDA:
+        if (s->lambda_hidden <= 0 || (s->lambda_norm != LNORM_SOFTPLUS && s->lambda_norm != LNORM_SOFTMAX))
+            return 0;
+        break;
+    default: return 0;
+    }
+    if (!group_valid(&s->group))
+        return 0;
+    /* a non-trivial group permutes the four moves: the actions must be the
+     * four moves, optionally plus STAY */
+    if (s->group.n > 1 && base->out != 4 && base->out != 5)
+        return 0;
+    return 1;
+}
+
+size_t qmodel_nparams(const NetSpec *base, const SymSpec *s)
+{
+    if (!spec_valid(base, s))
+        return 0;
+    size_t n = net_nparams(base);
+    if (s->method == SYM_LAMBDA) {
+        NetSpec l = lambda_spec(base, s->lambda_hidden);
+        size_t ln = net_nparams(&l);
+        if (ln == 0)
+            return 0;
+        n += ln;
+    }
+    return n;
+}
+
+size_t qmodel_base_nparams(const QModel *q) { return q->base_n; }
+
+QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, float *grads)
+{
+    if (qmodel_nparams(base, s) == 0)
+        return NULL;
+    QModel *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->base_spec = *base;
+    q->sym = *s;
+    if (s->method == SYM_NONE) {
+        q->sym.group.n = 1; /* none acts as the trivial group */
+        memset(q->sym.group.elem, 0, sizeof q->sym.group.elem);
+    }
+    q->grads = grads;
+    q->base_n = net_nparams(base);
+    q->G = q->sym.group.n;
+    q->A = base->out;
+    q->D = base->in_c * base->n * base->n;
+    q->base = net_create(base, params, grads);
+    if (!q->base)
+        goto fail;
+    if (s->method == SYM_LAMBDA) {
+        q->lam_spec = lambda_spec(base, s->lambda_hidden);
+        q->lam_n = net_nparams(&q->lam_spec);
+        q->lam = net_create(&q->lam_spec, params + q->base_n, grads ? grads + q->base_n : NULL);
+        if (!q->lam)
+            goto fail;
+    }
+    if (s->method != SYM_NONE) {
+        int nn = base->n * base->n;
+        q->gather = malloc((size_t)q->G * (size_t)q->D * sizeof *q->gather);
+        int *perm = malloc((size_t)nn * sizeof *perm);
+        int *inv = malloc((size_t)nn * sizeof *inv);
+        if (!q->gather || !perm || !inv) {
+            free(perm);
+            free(inv);
+            goto fail;
+        }
+        for (int i = 0; i < q->G; i++) {
+            int h = q->sym.group.elem[i];
+            group_cell_perm(perm, h, base->n);
+            for (int j = 0; j < nn; j++)
+                inv[perm[j]] = j; /* (h.x)[perm[j]] = x[j] */
+            int *gi = q->gather + (size_t)i * (size_t)q->D;
+            for (int k = 0; k < base->in_c; k++)
+                for (int j = 0; j < nn; j++)
+                    gi[k * nn + j] = k * nn + inv[j];
+            for (int a = 0; a < q->A && a < 5; a++)
+                q->aperm[i][a] = d4_action(h, a);
+        }
+        free(perm);
+        free(inv);
+    }
+    return q;
+fail:
+    qmodel_free(q);
+    return NULL;
+}
+
+void qmodel_free(QModel *q)
+{
+    if (!q)
+        return;
+    net_free(q->base);
+    net_free(q->lam);
+    free(q->gather);
+    free(q->xs);
+    free(q->v);
+    free(q->w);
+    free(q->q);
+    free(q->chosen);
+    free(q->dy);
+    free(q->dz);
+    free(q);
+}
+
+void qmodel_init(QModel *q, Rng *rng)
+{
+    net_init(q->base, rng);
+    if (q->lam)
+        net_init(q->lam, rng);
+}
+
+Net *qmodel_base(QModel *q) { return q->base; }
+Net *qmodel_lambda(QModel *q) { return q->lam; }
+const SymSpec *qmodel_sym(const QModel *q) { return &q->sym; }
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Grows the workspace to B rows; 0 on success, -1 out of memory or overflow. */
+static int reserve(QModel *q, int B)
+{
+    if (B <= q->cap)
+        return 0;
+    size_t rows = (size_t)B, G = (size_t)q->G, A = (size_t)q->A, D = (size_t)q->D;
+    if (rows > SIZE_MAX / G / D / sizeof(float) || rows * G > (size_t)INT32_MAX)
+        return -1;
+    float *xs = malloc(G * rows * D * sizeof *xs);
+    float *v = malloc(rows * G * A * sizeof *v);
+    float *w = malloc(rows * G * sizeof *w);
+    float *qq = malloc(rows * A * sizeof *qq);
+    int *chosen = malloc(rows * sizeof *chosen);
+    float *dy = malloc(G * rows * A * sizeof *dy);
+    float *dz = malloc(G * rows * sizeof *dz);
+    if (!xs || !v || !w || !qq || !chosen || !dy || !dz) {
+        free(xs);
+        free(v);
+        free(w);
+        free(qq);
+        free(chosen);
+        free(dy);
+        free(dz);
+        return -1;
+    }
+    free(q->xs);
+    free(q->v);
+    free(q->w);
+    free(q->q);
+    free(q->chosen);
+    free(q->dy);
+    free(q->dz);
+    q->xs = xs;
+    q->v = v;
+    q->w = w;
+    q->q = qq;
+    q->chosen = chosen;
+    q->dy = dy;
+    q->dz = dz;
+    q->cap = B;
+    return 0;
+}
+
+/* softplus(z) = log(1 + e^z) without overflow. */
+static float softplus(float z) { return fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z))); }
+static float sigmoid(float z)
+{
+    if (z >= 0.0f)
+        return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
+/* Proxy loss of one mapped-back view (A values): lower is better. */
+static float proxy_loss(SymProxy p, const float *v, int A)
+{
+    float m = v[0];
+    for (int a = 1; a < A; a++)
+        m = fmaxf(m, v[a]);
+    if (p == PROXY_MAXQ)
+        return -m;
+    /* entropy of softmax(v) = logsumexp(v) - sum_a p_a v_a */
+    double s = 0.0, sv = 0.0;
+    for (int a = 0; a < A; a++) {
+        double e = exp((double)(v[a] - m));
+        s += e;
+        sv += e * (double)(v[a] - m);
+    }
+    return (float)(log(s) - sv / s);
+}
+
+/* Fills xs with the G stacked views of in (B rows). */
+static void stack_views(QModel *q, const float *in, int B)
+{
+    size_t D = (size_t)q->D;
+    for (int i = 0; i < q->G; i++) {
+        float *dst = q->xs + (size_t)i * (size_t)B * D;
+        if (q->sym.group.elem[i] == 0) {
+            memcpy(dst, in, (size_t)B * D * sizeof *dst);
+            continue;
+        }
+        const int *gi = q->gather + (size_t)i * D;
+        for (int b = 0; b < B; b++) {
+            const float *src = in + (size_t)b * D;
+            float *o = dst + (size_t)b * D;
+            for (size_t j = 0; j < D; j++)
+                o[j] = src[gi[j]];
+        }
+    }
+}
+
+const float *qmodel_forward(QModel *q, const float *in, int B)
+{
+    if (q->sym.method == SYM_NONE) {
+        double t0 = now_seconds();
+        const float *y = net_forward(q->base, in, B);
+        q->t_base += now_seconds() - t0;
+        q->none_out = y;
+        q->last_B = B;
+        return y;
+    }
+    double t0 = now_seconds();
+    if (reserve(q, B < 1 ? 1 : B) != 0)
+        return NULL;
+    if (B < 1) {
+        q->last_B = 0;
+        return q->q;
+    }
+    const int G = q->G, A = q->A;
+    stack_views(q, in, B);
+    double t1 = now_seconds();
+    const float *y = net_forward(q->base, q->xs, G * B);
+    double t2 = now_seconds();
+    q->t_base += t2 - t1;
+    if (!y)
+        return NULL;
+    /* map back: v[b][i][a] = y[i*B + b][rho(h_i)(a)] */
+    for (int i = 0; i < G; i++) {
+        const int *ap = q->aperm[i];
+        for (int b = 0; b < B; b++) {
+            const float *yr = y + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
+            float *vr = q->v + ((size_t)b * (size_t)G + (size_t)i) * (size_t)A;
+            for (int a = 0; a < A; a++)
+                vr[a] = yr[ap[a]];
+        }
+    }
+    float *w = q->w;
+    switch (q->sym.method) {
+    case SYM_EQUITUNE: {
+        float inv = 1.0f / (float)G;
+        for (int k = 0; k < B * G; k++)
+            w[k] = inv;
+        break;
+    }
+    case SYM_EQUIZERO:
+        for (int b = 0; b < B; b++) {
+            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+            int best = 0;
+            float bl = proxy_loss(q->sym.proxy, vb, A);
+            for (int i = 1; i < G; i++) {
+                float l = proxy_loss(q->sym.proxy, vb + (size_t)i * (size_t)A, A);
+                if (l < bl) {
+                    bl = l;
+                    best = i;
+                }
+            }
+            q->chosen[b] = best;
+            for (int i = 0; i < G; i++)
+                w[b * G + i] = i == best ? 1.0f : 0.0f;
+        }
+        break;
+    case SYM_LAMBDA: {
+        const float *z = net_forward(q->lam, q->xs, G * B);
+        if (!z)
+            return NULL;
+        q->z = z;
+        for (int b = 0; b < B; b++) {
+            float *wb = w + (size_t)b * (size_t)G;
+            float s = 0.0f;
+            if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
+                for (int i = 0; i < G; i++) {
+                    wb[i] = softplus(z[i * B + b]) + 1e-6f;
+                    s += wb[i];
+                }
+            } else {
+                float m = z[b];
+                for (int i = 1; i < G; i++)
+                    m = fmaxf(m, z[i * B + b]);
+                for (int i = 0; i < G; i++) {
+                    wb[i] = expf(z[i * B + b] - m);
+                    s += wb[i];
+                }
+            }
+            for (int i = 0; i < G; i++)
+                wb[i] /= s;
+        }
+        break;
+    }
+    case SYM_NONE: break;
+    }
+    /* combine: Q_G[b][a] = sum_i w[b][i] v[b][i][a] */
+    if (q->sym.method == SYM_EQUIZERO) {
+        for (int b = 0; b < B; b++)
+            memcpy(q->q + (size_t)b * (size_t)A, q->v + ((size_t)b * (size_t)G + (size_t)q->chosen[b]) * (size_t)A, (size_t)A * sizeof(float));
+    } else {
+        for (int b = 0; b < B; b++) {
+            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+            const float *wb = w + (size_t)b * (size_t)G;
+            float *qb = q->q + (size_t)b * (size_t)A;
+            for (int a = 0; a < A; a++)
+                qb[a] = wb[0] * vb[a];
+            for (int i = 1; i < G; i++)
+                for (int a = 0; a < A; a++)
+                    qb[a] += wb[i] * vb[i * A + a];
+        }
+    }
+    q->last_B = B;
+    q->t_sym += now_seconds() - t2 + (t1 - t0);
+    return q->q;
+}
+
+void qmodel_backward(QModel *q, const float *dout, int train_base)
+{
+    if (!q->grads)
+        return; /* a model without gradients (a target) is never trained */
+    if (q->sym.method == SYM_NONE) {
+        if (train_base) {
+            double t0 = now_seconds();
+            net_backward(q->base, dout, NULL);
+            q->t_base += now_seconds() - t0;
+        }
+        return;
+    }
+    double t0 = now_seconds();
+    const int G = q->G, A = q->A, B = q->last_B;
+    double t_base = 0.0;
+    if (train_base) {
+        /* dy[i*B + b][rho(h_i)(a)] = dv[b][i][a]; rho is a permutation of 0..A-1 */
+        for (int i = 0; i < G; i++) {
+            const int *ap = q->aperm[i];
+            for (int b = 0; b < B; b++) {
+                const float *db = dout + (size_t)b * (size_t)A;
+                float *dyr = q->dy + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
+                float s;
+                if (q->sym.method == SYM_EQUIZERO && q->sym.grad == GRAD_SELECTED)
+                    s = q->chosen[b] == i ? 1.0f : 0.0f;
+                else if (q->sym.method == SYM_EQUIZERO)
+                    s = 1.0f / (float)G; /* straight-through: equitune's gradient */
+                else
+                    s = q->w[(size_t)b * (size_t)G + (size_t)i];
+                for (int a = 0; a < A; a++)
+                    dyr[ap[a]] = s * db[a];
+            }
+        }
+        double t1 = now_seconds();
+        net_backward(q->base, q->dy, NULL);
+        t_base = now_seconds() - t1;
+    }
+    if (q->sym.method == SYM_LAMBDA) {
+        for (int b = 0; b < B; b++) {
+            const float *db = dout + (size_t)b * (size_t)A;
+            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+            const float *pb = q->w + (size_t)b * (size_t)G;
+            float dp[D4_ORDER];
+            float pdp = 0.0f;
+            for (int i = 0; i < G; i++) {
+                float s = 0.0f;
+                for (int a = 0; a < A; a++)
+                    s += db[a] * vb[i * A + a];
+                dp[i] = s;
+                pdp += pb[i] * s;
+            }
+            if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
+                /* p_i = w_i / S: dL/dw_i = (dp_i - sum_j p_j dp_j) / S */
+                float S = 0.0f;
+                for (int i = 0; i < G; i++)
+                    S += softplus(q->z[i * B + b]) + 1e-6f;
+                for (int i = 0; i < G; i++) {
+                    float z = q->z[i * B + b];
+                    q->dz[i * B + b] = (dp[i] - pdp) / S * sigmoid(z);
+                }
+            } else {
+                for (int i = 0; i < G; i++)
+                    q->dz[i * B + b] = pb[i] * (dp[i] - pdp);
+            }
+        }
+        net_backward(q->lam, q->dz, NULL);
+    }
+    q->t_base += t_base;
+    q->t_sym += now_seconds() - t0 - t_base;
+}
+
+const float *qmodel_view_q(const QModel *q, int b)
+{
+    if (q->sym.method == SYM_NONE)
+        return q->none_out + (size_t)b * (size_t)q->A;
+    return q->v + (size_t)b * (size_t)q->G * (size_t)q->A;
+}
+
+const float *qmodel_view_weight(const QModel *q, int b)
+{
+    if (q->sym.method == SYM_NONE)
+        return &one_weight;
+    return q->w + (size_t)b * (size_t)q->G;
+}
+
+int qmodel_chosen(const QModel *q, int b)
+{
+    if (q->sym.method != SYM_EQUIZERO)
+        return -1;
+    return q->sym.group.elem[q->chosen[b]];
+}
+
+void qmodel_timing(const QModel *q, double *base_seconds, double *sym_seconds)
+{
+    if (base_seconds)
+        *base_seconds = q->t_base;
+    if (sym_seconds)
+        *sym_seconds = q->t_sym;
+}
