@@ -46,13 +46,14 @@ void adam_step(Adam *a, float *params, const float *grads)
 {
     a->t++;
     float b1 = a->beta1, b2 = a->beta2, eps = a->eps;
+    float c1 = (float)(1.0 - (double)b1), c2 = (float)(1.0 - (double)b2);
     float step = (float)((double)a->lr / (1.0 - pow((double)b1, (double)a->t)));
     float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)b2, (double)a->t)));
     float *restrict p = params, *restrict m = a->m, *restrict v = a->v;
     const float *restrict g = grads;
     for (size_t i = 0; i < a->n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        m[i] = b1 * m[i] + c1 * g[i];
+        v[i] = b2 * v[i] + c2 * g[i] * g[i];
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
 }

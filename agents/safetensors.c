@@ -627,7 +627,8 @@ StFile *st_open(const char *path, char *err, size_t errlen)
     for (int i = 0; i < f->n; i++) {
         StTensor *t = &f->t[i];
         size_t b = (size_t)ranges[2 * i], len = (size_t)(ranges[2 * i + 1] - ranges[2 * i]);
-        t->data = f->buf + b;
+        /* An empty tensor points at the aligned start of the buffer. */
+        t->data = len > 0 ? f->buf + b : f->buf;
         if (b % dtype_sizes[t->dtype] != 0 && len > 0) {
             if (!(f->copies[i] = malloc(len))) {
                 seterr(err, errlen, "%s: out of memory", path);

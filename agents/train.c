@@ -41,6 +41,10 @@ int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, flo
 {
     memset(res, 0, sizeof *res);
     int E = episodes;
+    if (E < 1) {
+        snprintf(err, errlen, "evaluation needs at least one episode (got %d)", E);
+        return -1;
+    }
     Env *envs = malloc((size_t)E * sizeof *envs);
     int ncells = 0;
     uint8_t *obs = NULL;
@@ -124,6 +128,7 @@ typedef struct {
     float *b_obs, *b_next, *b_rew, *b_done;
     int *b_act;
     long step, episodes, iter, next_eval, next_ckpt, next_target;
+    long eval_rows; /* rows of eval.csv made on schedule (a resumed run keeps exactly these) */
     char path_metrics[1024], path_eval[1024], path_ckpt[1024], path_config[1024];
     FILE *metrics, *evalf;
 } Run;
@@ -181,7 +186,7 @@ static int run_save(Run *r, char *err, size_t errlen)
 {
     fflush(r->metrics);
     fflush(r->evalf);
-    int64_t counters[COUNTERS] = {r->step, r->episodes, r->iter, r->next_eval, r->next_ckpt, r->next_target, ftell(r->metrics), ftell(r->evalf)};
+    int64_t counters[COUNTERS] = {r->step, r->episodes, r->iter, r->next_eval, r->next_ckpt, r->next_target, r->episodes, r->eval_rows};
     size_t E = (size_t)r->E, nc = (size_t)r->ncells;
     uint32_t *rng = malloc(E * 4 * sizeof *rng);
     uint8_t *layout = malloc(E * nc);
@@ -234,7 +239,7 @@ done:
 }
 
 /* Restores envs, replay and counters from an opened checkpoint. */
-static int run_restore(Run *r, const StFile *f, int64_t *bytes, char *err, size_t errlen)
+static int run_restore(Run *r, const StFile *f, int64_t *rows, char *err, size_t errlen)
 {
     size_t E = (size_t)r->E, nc = (size_t)r->ncells;
     int64_t counters[COUNTERS];
@@ -249,8 +254,8 @@ static int run_restore(Run *r, const StFile *f, int64_t *bytes, char *err, size_
     r->next_eval = counters[3];
     r->next_ckpt = counters[4];
     r->next_target = counters[5];
-    bytes[0] = counters[6];
-    bytes[1] = counters[7];
+    rows[0] = counters[6];
+    rows[1] = r->eval_rows = counters[7];
     if (!(t = st_expect(f, "train.last", ST_F32, 1, sh_2, err, errlen)))
         return -1;
     r->agent->last_loss = ((const float *)t->data)[0];
@@ -312,13 +317,39 @@ static int run_restore(Run *r, const StFile *f, int64_t *bytes, char *err, size_
     return 0;
 }
 
-static FILE *open_csv(const char *path, const char *header, int resume, int64_t keep, char *err, size_t errlen)
+/* Cuts a CSV after its header and `rows` data rows (what the checkpoint saw). */
+static int keep_rows(const char *path, int64_t rows, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int64_t lines = 0, want = rows + 1;
+    long offset = 0;
+    int ch;
+    while (lines < want && (ch = getc(f)) != EOF) {
+        offset++;
+        if (ch == '\n')
+            lines++;
+    }
+    fclose(f);
+    if (lines < want) {
+        snprintf(err, errlen, "%s: has %lld rows but the checkpoint recorded %lld; the run directory was changed by hand", path, (long long)(lines > 0 ? lines - 1 : 0), (long long)rows);
+        return -1;
+    }
+    if (truncate(path, (off_t)offset) != 0) {
+        snprintf(err, errlen, "%s: cannot truncate: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static FILE *open_csv(const char *path, const char *header, int resume, int64_t rows, char *err, size_t errlen)
 {
     if (resume) {
-        if (truncate(path, (off_t)keep) != 0) {
-            snprintf(err, errlen, "%s: cannot truncate to the checkpoint's %lld bytes: %s", path, (long long)keep, strerror(errno));
+        if (keep_rows(path, rows, err, errlen) != 0)
             return NULL;
-        }
         FILE *f = fopen(path, "a");
         if (!f)
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -448,30 +479,31 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
     if (!r->agent)
         goto done;
+    r->agent->cfg = r->cfg; /* a resumed run may have a larger [train] steps */
     if (replay_init(&r->replay, (size_t)r->cfg.train.buffer_size, r->ncells, r->cfg.run.seed, STREAM_REPLAY) != 0) {
         snprintf(err, errlen, "cannot allocate a replay buffer of %ld transitions", r->cfg.train.buffer_size);
         goto done;
     }
     if (run_alloc(r, err, errlen) != 0)
         goto done;
-    int64_t bytes[2] = {0, 0};
+    int64_t rows[2] = {0, 0};
     if (ck) {
-        if (run_restore(r, ck, bytes, err, errlen) != 0)
+        if (run_restore(r, ck, rows, err, errlen) != 0)
             goto done;
     } else {
         vec_reset(&r->venv, r->obs);
-        r->next_eval = r->cfg.eval.eval_every > 0 ? r->cfg.eval.eval_every : r->cfg.train.steps;
-        r->next_ckpt = r->cfg.train.checkpoint_every > 0 ? r->cfg.train.checkpoint_every : r->cfg.train.steps;
+        r->next_eval = r->cfg.eval.eval_every;
+        r->next_ckpt = r->cfg.train.checkpoint_every;
         r->next_target = r->cfg.agent.target_update;
     }
     st_close(ck);
     ck = NULL;
     if (write_config(r, err, errlen) != 0)
         goto done;
-    r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, bytes[0], err, errlen);
+    r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, rows[0], err, errlen);
     if (!r->metrics)
         goto done;
-    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", opt->resume, bytes[1], err, errlen);
+    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", opt->resume, rows[1], err, errlen);
     if (!r->evalf)
         goto done;
 
@@ -514,12 +546,13 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
                 agent_sync_target(r->agent);
             r->next_target += c->agent.target_update;
         }
-        if (r->step >= r->next_eval && r->step < c->train.steps) {
+        if (c->eval.eval_every > 0 && r->step >= r->next_eval && r->step < c->train.steps) {
             if (eval_row(r, res, err, errlen) != 0)
                 goto done;
+            r->eval_rows++;
             r->next_eval += c->eval.eval_every;
         }
-        if (r->step >= r->next_ckpt && r->step < c->train.steps) {
+        if (c->train.checkpoint_every > 0 && r->step >= r->next_ckpt && r->step < c->train.steps) {
             if (run_save(r, err, errlen) != 0)
                 goto done;
             r->next_ckpt += c->train.checkpoint_every;
@@ -529,8 +562,18 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
             progress(r, t0, step0, stderr);
         }
     }
-    if (!stopped && eval_row(r, res, err, errlen) != 0)
-        goto done;
+    if (!stopped) {
+        /* the final evaluation; schedules move past this step exactly as a
+         * longer run passing through here would have moved them */
+        int scheduled = c->eval.eval_every > 0 && r->step >= r->next_eval;
+        if (eval_row(r, res, err, errlen) != 0)
+            goto done;
+        r->eval_rows += scheduled;
+        while (c->eval.eval_every > 0 && r->next_eval <= r->step)
+            r->next_eval += c->eval.eval_every;
+        while (c->train.checkpoint_every > 0 && r->next_ckpt <= r->step)
+            r->next_ckpt += c->train.checkpoint_every;
+    }
     if (run_save(r, err, errlen) != 0)
         goto done;
     if (opt->progress) {

@@ -546,8 +546,10 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
             break;
         }
         if (group_parse(&g, s, gerr, sizeof gerr) != 0) {
-            /* group_parse's message already says what is allowed. */
-            fmt_msg(why, whylen, "%s", gerr);
+            if (strstr(gerr, "allowed"))
+                fmt_msg(why, whylen, "%s", gerr);
+            else
+                fmt_msg(why, whylen, "%s; allowed: %s", gerr, allowed);
             return -1;
         }
         store_str(field, s);
@@ -599,11 +601,15 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
     return 0;
 }
 
-/* Shortest %g spelling of v that strtof reads back as exactly v. */
+/* Shortest %g spelling of v that strtof reads back as exactly v, without an
+ * exponent for whole numbers below 1e9 ("10", not "1e+01"). */
 static void format_float(float v, char *buf, size_t n)
 {
+    int digits = 1; /* digits before the point */
+    for (double a = fabs((double)v); a >= 10 && digits < 9; a /= 10)
+        digits++;
     for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, n, "%.*g", prec, (double)v);
+        snprintf(buf, n, "%.*g", prec < digits ? digits : prec, (double)v);
         if (strtof(buf, NULL) == v)
             return;
     }
@@ -790,13 +796,11 @@ static int parse_handler(void *user, const char *section, const char *name, cons
     if (p->failed)
         return 0;
     if (section[0] == '\0') {
-        char hint[160];
+        char hint[160], paren[170] = "";
         key_hint("", name, hint, sizeof hint);
-        parse_fail(p, "%s = %s: key outside a section%s%s; allowed: keys after a section header, one of %s", name, value,
-                   hint[0] ? " (" : "", hint[0] ? hint : "", ALL_SECTIONS);
         if (hint[0])
-            fmt_msg(p->err, p->errlen, "%s:%d: %s = %s: key outside a section (%s); allowed: keys after a section header, one of %s",
-                    p->name, p->line, name, value, hint, ALL_SECTIONS);
+            snprintf(paren, sizeof paren, " (%s)", hint);
+        parse_fail(p, "%s = %s: key outside a section%s; allowed: keys after a section header, one of %s", name, value, paren, ALL_SECTIONS);
         return 0;
     }
     const Key *k = key_find(section, name);
@@ -1059,41 +1063,4 @@ void config_print_keys(FILE *f)
         allowed_text(k, allowed, sizeof allowed);
         fprintf(f, "  %-24s (default %s; allowed %s)  %s\n", name, k->def[0] ? k->def : "\"\"", allowed, k->meaning);
     }
-}
-
-int config_int_list(const char *spec, int *out, int max)
-{
-    int v[LIST_MAX];
-    Key k = {"", "", K_LIST, 0, "", 1, INT_MAX, EMPTY_OK, NULL, ""};
-    int n = parse_list(&k, spec, v, NULL, 0);
-    if (n < 0 || n > max)
-        return -1;
-    memcpy(out, v, (size_t)n * sizeof *out);
-    return n;
-}
-
-int config_goal(const char *spec, int *r, int *c)
-{
-    if (strcmp(spec, "random") == 0) {
-        *r = *c = -1;
-        return 0;
-    }
-    int v[LIST_MAX];
-    Key k = {"", "", K_LIST, 0, "", 0, INT_MAX, 0, NULL, ""};
-    if (parse_list(&k, spec, v, NULL, 0) != 2)
-        return -1;
-    *r = v[0];
-    *c = v[1];
-    return 0;
-}
-
-int config_orientation(const char *spec)
-{
-    if (strcmp(spec, "identity") == 0)
-        return 0;
-    if (strcmp(spec, "random") == 0)
-        return -1;
-    if (spec[0] >= '0' && spec[0] <= '7' && spec[1] == '\0')
-        return spec[0] - '0';
-    return -2;
 }

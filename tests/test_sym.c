@@ -1,0 +1,887 @@
+/* test_sym.c - Check suite for equivariance/sym.c: the symmetrizers against a
+ * naive per-view reference, exact equivariance for every method x named group x
+ * element on MLP and CNN bases (online and target copies), the identities
+ * "equitune = lambda with constant lambda" and "equizero = lambda one-hot at
+ * h*", the trivial group, finite-difference gradients, freeze_q (train_base =
+ * 0), greedy actions on gridworld-like states, and batching. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../equivariance/sym.h"
+
+enum { C_ = 3, N_ = 5, MAXB = 8 };
+
+static const char *const group_names[] = {"trivial", "flip", "rot180", "rot90", "d4"};
+enum { NGROUPS = 5 };
+
+static Group named_group(const char *name)
+{
+    Group g;
+    char err[256];
+    int rc = group_parse(&g, name, err, sizeof err);
+    ck_assert_msg(rc == 0, "group_parse(%s) failed: %s", name, err);
+    return g;
+}
+
+static NetSpec mlp_spec(int C, int n, int A)
+{
+    NetSpec s;
+    memset(&s, 0, sizeof s);
+    s.kind = NET_MLP;
+    s.in_c = C;
+    s.n = n;
+    s.nhidden = 2;
+    s.hidden[0] = 8;
+    s.hidden[1] = 8;
+    s.out = A;
+    return s;
+}
+
+static NetSpec cnn_spec(int C, int n, int A)
+{
+    NetSpec s;
+    memset(&s, 0, sizeof s);
+    s.kind = NET_CNN;
+    s.in_c = C;
+    s.n = n;
+    s.nconv = 1;
+    s.conv[0] = 4;
+    s.nhidden = 1;
+    s.hidden[0] = 8;
+    s.out = A;
+    return s;
+}
+
+/* The symmetrizer variants tested everywhere (method none separately). */
+typedef struct {
+    const char *label;
+    SymMethod method;
+    SymProxy proxy;
+    SymGrad grad;
+    LambdaNorm norm;
+} Variant;
+
+static const Variant variants[] = {
+    {"equitune", SYM_EQUITUNE, PROXY_MAXQ, GRAD_STE, LNORM_SOFTPLUS},
+    {"equizero/maxq", SYM_EQUIZERO, PROXY_MAXQ, GRAD_STE, LNORM_SOFTPLUS},
+    {"equizero/entropy", SYM_EQUIZERO, PROXY_ENTROPY, GRAD_SELECTED, LNORM_SOFTPLUS},
+    {"lambda/softplus", SYM_LAMBDA, PROXY_MAXQ, GRAD_STE, LNORM_SOFTPLUS},
+    {"lambda/softmax", SYM_LAMBDA, PROXY_MAXQ, GRAD_STE, LNORM_SOFTMAX},
+};
+enum { NVARIANTS = 5 };
+
+static SymSpec make_sym(const Variant *v, Group g)
+{
+    SymSpec s;
+    memset(&s, 0, sizeof s);
+    s.method = v->method;
+    s.group = g;
+    s.proxy = v->proxy;
+    s.grad = v->grad;
+    s.lambda_hidden = 6;
+    s.lambda_norm = v->norm;
+    return s;
+}
+
+/* A model with its own parameter and gradient buffers. */
+typedef struct {
+    QModel *q;
+    float *params, *grads;
+    size_t np;
+} Model;
+
+static Model model_new(const NetSpec *ns, const SymSpec *ss, uint64_t seed)
+{
+    Model m;
+    m.np = qmodel_nparams(ns, ss);
+    ck_assert_msg(m.np > 0, "qmodel_nparams is 0 for a valid spec");
+    m.params = calloc(m.np, sizeof(float));
+    m.grads = calloc(m.np, sizeof(float));
+    ck_assert_msg(m.params && m.grads, "out of memory");
+    m.q = qmodel_create(ns, ss, m.params, m.grads);
+    ck_assert_msg(m.q != NULL, "qmodel_create failed on a valid spec");
+    Rng r;
+    rng_seed(&r, seed, 1);
+    qmodel_init(m.q, &r);
+    /* non-zero biases so that nothing is accidentally symmetric */
+    for (size_t i = 0; i < m.np; i++)
+        if (m.params[i] == 0.0f)
+            m.params[i] = 0.1f * rng_normal(&r);
+    return m;
+}
+
+/* A second model (target: no gradients) over the given parameters. */
+static Model model_over(const NetSpec *ns, const SymSpec *ss, const float *params, int with_grads)
+{
+    Model m;
+    m.np = qmodel_nparams(ns, ss);
+    m.params = malloc(m.np * sizeof(float));
+    m.grads = with_grads ? calloc(m.np, sizeof(float)) : NULL;
+    ck_assert_msg(m.params && (m.grads || !with_grads), "out of memory");
+    memcpy(m.params, params, m.np * sizeof(float));
+    m.q = qmodel_create(ns, ss, m.params, m.grads);
+    ck_assert_msg(m.q != NULL, "qmodel_create failed on a valid spec");
+    return m;
+}
+
+static void model_free(Model *m)
+{
+    qmodel_free(m->q);
+    free(m->params);
+    free(m->grads);
+}
+
+/* B random inputs: the first half 0/1 planes, the rest Gaussian floats. */
+static void random_inputs(float *x, int B, int D, Rng *r)
+{
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < D; j++)
+            x[b * D + j] = b < B / 2 ? (float)rng_below(r, 2) : rng_normal(r);
+}
+
+static double proxy_ref(SymProxy p, const float *v, int A)
+{
+    double m = v[0];
+    for (int a = 1; a < A; a++)
+        m = fmax(m, v[a]);
+    if (p == PROXY_MAXQ)
+        return -m;
+    double s = 0.0, sv = 0.0;
+    for (int a = 0; a < A; a++) {
+        double e = exp(v[a] - m);
+        s += e;
+        sv += e * (v[a] - m);
+    }
+    return log(s) - sv / s;
+}
+
+/* Gap between the best and second-best proxy of row b of the last forward. */
+static double proxy_gap(const QModel *q, int b, int A)
+{
+    const SymSpec *s = qmodel_sym(q);
+    const float *v = qmodel_view_q(q, b);
+    double best = INFINITY, second = INFINITY;
+    for (int i = 0; i < s->group.n; i++) {
+        double l = proxy_ref(s->proxy, v + i * A, A);
+        if (l < best) {
+            second = best;
+            best = l;
+        } else if (l < second) {
+            second = l;
+        }
+    }
+    return second - best;
+}
+
+static int close_rel(double a, double b, double rel, double scale)
+{
+    return fabs(a - b) <= rel * fmax(1.0, fmax(scale, fmax(fabs(a), fabs(b))));
+}
+
+/* Checks Q_G(g.x)[rho(g)(a)] == Q_G(x)[a] for every g of the model's group on
+ * B inputs x (D floats each). Returns the number of rows compared. */
+static int check_equivariance(QModel *q, const float *x, int B, int D, int C, int n, int A, const char *label)
+{
+    const SymSpec *s = qmodel_sym(q);
+    float qx[MAXB * 5], xg[MAXB * C_ * 9 * 9];
+    const float *out = qmodel_forward(q, x, B);
+    ck_assert_msg(out != NULL, "%s: forward returned NULL", label);
+    memcpy(qx, out, (size_t)B * A * sizeof(float));
+    int ok_row[MAXB];
+    for (int b = 0; b < B; b++)
+        ok_row[b] = s->method != SYM_EQUIZERO || proxy_gap(q, b, A) > 1e-4;
+    int compared = 0;
+    for (int e = 0; e < s->group.n; e++) {
+        int g = s->group.elem[e];
+        for (int b = 0; b < B; b++)
+            group_planes(xg + b * D, x + b * D, g, C, n);
+        const float *og = qmodel_forward(q, xg, B);
+        ck_assert_msg(og != NULL, "%s: forward returned NULL", label);
+        for (int b = 0; b < B; b++) {
+            if (!ok_row[b] || (s->method == SYM_EQUIZERO && proxy_gap(q, b, A) <= 1e-4))
+                continue;
+            compared++;
+            for (int a = 0; a < A; a++) {
+                double want = qx[b * A + a], got = og[b * A + d4_action(g, a)];
+                ck_assert_msg(close_rel(got, want, 1e-5, 0.0), "%s: g=%s row %d action %d: Q_G(g.x)[rho(g)a] = %.8g but Q_G(x)[a] = %.8g", label, d4_name(g), b, a, got, want);
+            }
+        }
+    }
+    return compared;
+}
+
+START_TEST(test_names)
+{
+    for (int m = 0; m < 4; m++)
+        ck_assert_msg(sym_method_parse(sym_method_name((SymMethod)m)) == m, "method %d does not round-trip through its name", m);
+    ck_assert_msg(sym_method_parse("equi") == -1, "unknown method name accepted");
+    ck_assert_msg(sym_proxy_parse("maxq") == PROXY_MAXQ && sym_proxy_parse("entropy") == PROXY_ENTROPY && sym_proxy_parse("max") == -1, "proxy names");
+    ck_assert_msg(sym_grad_parse("ste") == GRAD_STE && sym_grad_parse("selected") == GRAD_SELECTED && sym_grad_parse("") == -1, "grad names");
+    ck_assert_msg(sym_lnorm_parse("softplus") == LNORM_SOFTPLUS && sym_lnorm_parse("softmax") == LNORM_SOFTMAX && sym_lnorm_parse("relu") == -1, "lambda norm names");
+}
+END_TEST
+
+START_TEST(test_nparams_and_invalid)
+{
+    NetSpec ns = mlp_spec(C_, N_, 4);
+    size_t base = net_nparams(&ns);
+    SymSpec s = make_sym(&variants[0], named_group("d4"));
+    ck_assert_msg(qmodel_nparams(&ns, &s) == base, "equitune nparams %zu != base %zu", qmodel_nparams(&ns, &s), base);
+    s.method = SYM_NONE;
+    ck_assert_msg(qmodel_nparams(&ns, &s) == base, "none nparams != base");
+    s = make_sym(&variants[3], named_group("d4"));
+    NetSpec ls;
+    memset(&ls, 0, sizeof ls);
+    ls.kind = NET_MLP;
+    ls.in_c = C_;
+    ls.n = N_;
+    ls.nhidden = 1;
+    ls.hidden[0] = s.lambda_hidden;
+    ls.out = 1;
+    ck_assert_msg(qmodel_nparams(&ns, &s) == base + net_nparams(&ls), "lambda nparams %zu != base + lambda %zu", qmodel_nparams(&ns, &s), base + net_nparams(&ls));
+    Model m = model_new(&ns, &s, 3);
+    ck_assert_msg(qmodel_base_nparams(m.q) == base, "qmodel_base_nparams wrong");
+    ck_assert_msg(qmodel_lambda(m.q) != NULL && qmodel_base(m.q) != NULL, "lambda model lacks its networks");
+    model_free(&m);
+    /* invalid specs */
+    s.lambda_hidden = 0;
+    ck_assert_msg(qmodel_nparams(&ns, &s) == 0, "lambda_hidden 0 accepted");
+    s = make_sym(&variants[0], named_group("d4"));
+    s.group.n = 3;
+    s.group.elem[1] = 1;
+    s.group.elem[2] = 2; /* {0,1,2} is not closed */
+    ck_assert_msg(qmodel_nparams(&ns, &s) == 0, "non-closed group accepted");
+    float dummy[1];
+    ck_assert_msg(qmodel_create(&ns, &s, dummy, NULL) == NULL, "qmodel_create accepted a non-closed group");
+    s = make_sym(&variants[0], named_group("rot90"));
+    NetSpec bad = mlp_spec(C_, N_, 3);
+    ck_assert_msg(qmodel_nparams(&bad, &s) == 0, "3 actions under rot90 accepted");
+    s.group = named_group("trivial");
+    ck_assert_msg(qmodel_nparams(&bad, &s) > 0, "3 actions under the trivial group rejected");
+    qmodel_free(NULL);
+}
+END_TEST
+
+/* Q_G from a naive per-view, per-row reference in double, using group_planes
+ * and separate 1-row forwards of fresh networks over the same parameters. */
+START_TEST(test_naive_reference)
+{
+    Rng r;
+    rng_seed(&r, 11, 0);
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        int D = C_ * N_ * N_;
+        for (int vi = 0; vi < NVARIANTS; vi++) {
+            const Variant *v = &variants[vi];
+            Group grp = named_group("d4");
+            SymSpec ss = make_sym(v, grp);
+            Model m = model_new(&ns, &ss, 100 + vi);
+            Net *base = net_create(&ns, m.params, NULL);
+            NetSpec ls;
+            memset(&ls, 0, sizeof ls);
+            ls.kind = NET_MLP;
+            ls.in_c = C_;
+            ls.n = N_;
+            ls.nhidden = 1;
+            ls.hidden[0] = ss.lambda_hidden;
+            ls.out = 1;
+            Net *lam = v->method == SYM_LAMBDA ? net_create(&ls, m.params + net_nparams(&ns), NULL) : NULL;
+            ck_assert_msg(base && (lam || v->method != SYM_LAMBDA), "net_create failed");
+            float x[MAXB * C_ * N_ * N_], xh[C_ * N_ * N_];
+            int B = 6;
+            random_inputs(x, B, D, &r);
+            float qg[MAXB * 5];
+            memcpy(qg, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+            for (int b = 0; b < B; b++) {
+                double vv[D4_ORDER][5], z[D4_ORDER];
+                for (int i = 0; i < grp.n; i++) {
+                    int h = grp.elem[i];
+                    group_planes(xh, x + b * D, h, C_, N_);
+                    const float *y = net_forward(base, xh, 1);
+                    for (int a = 0; a < A; a++)
+                        vv[i][a] = y[d4_action(h, a)];
+                    if (lam)
+                        z[i] = net_forward(lam, xh, 1)[0];
+                }
+                double w[D4_ORDER], s = 0.0;
+                int best = 0;
+                for (int i = 0; i < grp.n; i++) {
+                    if (v->method == SYM_EQUITUNE)
+                        w[i] = 1.0;
+                    else if (v->method == SYM_LAMBDA && v->norm == LNORM_SOFTPLUS)
+                        w[i] = log1p(exp(z[i])) + 1e-6;
+                    else if (v->method == SYM_LAMBDA)
+                        w[i] = exp(z[i]);
+                    else
+                        w[i] = 0.0;
+                    s += w[i];
+                }
+                if (v->method == SYM_EQUIZERO) {
+                    float vf[D4_ORDER][5];
+                    for (int i = 0; i < grp.n; i++)
+                        for (int a = 0; a < A; a++)
+                            vf[i][a] = (float)vv[i][a];
+                    for (int i = 1; i < grp.n; i++)
+                        if (proxy_ref(v->proxy, vf[i], A) < proxy_ref(v->proxy, vf[best], A))
+                            best = i;
+                    w[best] = 1.0;
+                    s = 1.0;
+                    if (proxy_gap(m.q, b, A) <= 1e-4)
+                        continue;
+                    ck_assert_msg(qmodel_chosen(m.q, b) == grp.elem[best], "%s row %d: chosen %d, reference %d", v->label, b, qmodel_chosen(m.q, b), grp.elem[best]);
+                }
+                const float *wq = qmodel_view_weight(m.q, b);
+                const float *vq = qmodel_view_q(m.q, b);
+                for (int i = 0; i < grp.n; i++) {
+                    ck_assert_msg(fabs(wq[i] - w[i] / s) <= 1e-6, "%s row %d view %d: weight %.8g, reference %.8g", v->label, b, i, wq[i], w[i] / s);
+                    for (int a = 0; a < A; a++)
+                        ck_assert_msg(close_rel(vq[i * A + a], vv[i][a], 1e-5, 0.0), "%s row %d view %d action %d: mapped-back %.8g, reference %.8g", v->label, b, i, a, vq[i * A + a], vv[i][a]);
+                }
+                for (int a = 0; a < A; a++) {
+                    double ref = 0.0;
+                    for (int i = 0; i < grp.n; i++)
+                        ref += w[i] / s * vv[i][a];
+                    ck_assert_msg(close_rel(qg[b * A + a], ref, 1e-5, 0.0), "%s %s row %d action %d: Q_G %.8g, naive reference %.8g", v->label, kind ? "cnn" : "mlp", b, a, qg[b * A + a], ref);
+                }
+            }
+            net_free(base);
+            net_free(lam);
+            model_free(&m);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_equivariance)
+{
+    Rng r;
+    rng_seed(&r, 7, 0);
+    int D = C_ * N_ * N_, B = 8;
+    float x[MAXB * C_ * N_ * N_];
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        for (int vi = 0; vi < NVARIANTS; vi++)
+            for (int gi = 0; gi < NGROUPS; gi++) {
+                SymSpec ss = make_sym(&variants[vi], named_group(group_names[gi]));
+                Model m = model_new(&ns, &ss, 1000 + 10 * vi + gi);
+                Model t = model_over(&ns, &ss, m.params, 0);
+                char label[96];
+                snprintf(label, sizeof label, "%s/%s/%s", kind ? "cnn" : "mlp", variants[vi].label, group_names[gi]);
+                int total = 0;
+                for (int rep = 0; rep < 2; rep++) {
+                    random_inputs(x, B, D, &r);
+                    total += check_equivariance(m.q, x, B, D, C_, N_, A, label);
+                    /* the target copy agrees with the online model and is equivariant too */
+                    float qo[MAXB * 5];
+                    memcpy(qo, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+                    const float *qt = qmodel_forward(t.q, x, B);
+                    for (int k = 0; k < B * A; k++)
+                        ck_assert_msg(qt[k] == qo[k], "%s: target copy differs at %d: %.8g vs %.8g", label, k, qt[k], qo[k]);
+                    snprintf(label, sizeof label, "%s/%s/%s target", kind ? "cnn" : "mlp", variants[vi].label, group_names[gi]);
+                    check_equivariance(t.q, x, B, D, C_, N_, A, label);
+                    snprintf(label, sizeof label, "%s/%s/%s", kind ? "cnn" : "mlp", variants[vi].label, group_names[gi]);
+                }
+                ck_assert_msg(total >= ss.group.n * B, "%s: only %d rows compared (too many near-ties)", label, total);
+                model_free(&t);
+                model_free(&m);
+            }
+    }
+}
+END_TEST
+
+/* The same model is not equivariant under an element outside its group:
+ * guards against a test that would pass for any function. */
+START_TEST(test_not_equivariant_outside_group)
+{
+    Rng r;
+    rng_seed(&r, 8, 0);
+    int D = C_ * N_ * N_, B = 4, A = 4;
+    NetSpec ns = mlp_spec(C_, N_, A);
+    SymSpec ss = make_sym(&variants[0], named_group("flip"));
+    Model m = model_new(&ns, &ss, 77);
+    float x[MAXB * C_ * N_ * N_], xg[MAXB * C_ * N_ * N_], qx[MAXB * 5];
+    random_inputs(x, B, D, &r);
+    memcpy(qx, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+    for (int b = 0; b < B; b++)
+        group_planes(xg + b * D, x + b * D, 1, C_, N_);
+    const float *og = qmodel_forward(m.q, xg, B);
+    double maxdiff = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int a = 0; a < A; a++)
+            maxdiff = fmax(maxdiff, fabs(og[b * A + d4_action(1, a)] - qx[b * A + a]));
+    ck_assert_msg(maxdiff > 1e-3, "flip-equitune looks r90-equivariant (max diff %g): the check cannot fail", maxdiff);
+    model_free(&m);
+}
+END_TEST
+
+/* Offset of the lambda net's last layer (weights (h,1), then bias) in params. */
+static size_t lambda_last_offset(const QModel *q, int D, int h) { return qmodel_base_nparams(q) + (size_t)D * h + h; }
+
+START_TEST(test_lambda_constant_is_equitune)
+{
+    Rng r;
+    rng_seed(&r, 9, 0);
+    int D = C_ * N_ * N_, B = 8;
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        for (int gi = 0; gi < NGROUPS; gi++)
+            for (int norm = 0; norm < 2; norm++) {
+                SymSpec sl = make_sym(&variants[3 + norm], named_group(group_names[gi]));
+                Model m = model_new(&ns, &sl, 50 + gi);
+                size_t off = lambda_last_offset(m.q, D, sl.lambda_hidden);
+                ck_assert_msg(off + (size_t)sl.lambda_hidden + 1 == m.np, "lambda last layer does not end the buffer");
+                for (int k = 0; k < sl.lambda_hidden; k++)
+                    m.params[off + k] = 0.0f;
+                m.params[off + sl.lambda_hidden] = 0.7f;
+                SymSpec se = make_sym(&variants[0], sl.group);
+                Model e = model_over(&ns, &se, m.params, 0);
+                float x[MAXB * C_ * N_ * N_], ql[MAXB * 5];
+                random_inputs(x, B, D, &r);
+                memcpy(ql, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+                const float *qe = qmodel_forward(e.q, x, B);
+                for (int k = 0; k < B * A; k++)
+                    ck_assert_msg(fabs(ql[k] - qe[k]) <= 1e-6 * fmax(1.0, fabs(qe[k])), "%s/%s: constant lambda %.8g != equitune %.8g at %d", group_names[gi], variants[3 + norm].label, ql[k], qe[k], k);
+                for (int b = 0; b < B; b++)
+                    for (int i = 0; i < sl.group.n; i++)
+                        ck_assert_msg(fabsf(qmodel_view_weight(m.q, b)[i] - 1.0f / sl.group.n) <= 1e-6f, "constant lambda weight %g != 1/|G|", qmodel_view_weight(m.q, b)[i]);
+                model_free(&e);
+                model_free(&m);
+            }
+    }
+}
+END_TEST
+
+START_TEST(test_weights_introspection)
+{
+    Rng r;
+    rng_seed(&r, 10, 0);
+    int D = C_ * N_ * N_, B = 8, A = 4;
+    NetSpec ns = mlp_spec(C_, N_, A);
+    float x[MAXB * C_ * N_ * N_];
+    for (int vi = 0; vi < NVARIANTS; vi++) {
+        SymSpec ss = make_sym(&variants[vi], named_group("d4"));
+        Model m = model_new(&ns, &ss, 300 + vi);
+        random_inputs(x, B, D, &r);
+        const float *out = qmodel_forward(m.q, x, B);
+        for (int b = 0; b < B; b++) {
+            const float *w = qmodel_view_weight(m.q, b), *v = qmodel_view_q(m.q, b);
+            double sw = 0.0;
+            int nonzero = 0, at = -1;
+            for (int i = 0; i < 8; i++) {
+                ck_assert_msg(w[i] >= 0.0f, "%s: negative weight", variants[vi].label);
+                sw += w[i];
+                if (w[i] != 0.0f) {
+                    nonzero++;
+                    at = i;
+                }
+            }
+            ck_assert_msg(fabs(sw - 1.0) <= 1e-6, "%s row %d: weights sum to %.8g", variants[vi].label, b, sw);
+            for (int a = 0; a < A; a++) {
+                double s = 0.0;
+                for (int i = 0; i < 8; i++)
+                    s += (double)w[i] * v[i * A + a];
+                ck_assert_msg(close_rel(out[b * A + a], s, 1e-6, 0.0), "%s row %d: Q_G %.8g != sum weight*view %.8g", variants[vi].label, b, out[b * A + a], s);
+            }
+            if (variants[vi].method == SYM_EQUIZERO) {
+                /* one-hot at the chosen element (d4: view index == element index) */
+                ck_assert_msg(nonzero == 1 && at == qmodel_chosen(m.q, b) && w[at] == 1.0f, "%s row %d: weights not one-hot at chosen %d", variants[vi].label, b, qmodel_chosen(m.q, b));
+                for (int a = 0; a < A; a++)
+                    ck_assert_msg(out[b * A + a] == v[at * A + a], "equizero Q_G is not exactly the chosen view");
+                double best = proxy_ref(ss.proxy, v + at * A, A);
+                for (int i = 0; i < 8; i++)
+                    ck_assert_msg(proxy_ref(ss.proxy, v + i * A, A) >= best - 1e-6, "%s: view %d has a better proxy than chosen %d", variants[vi].label, i, at);
+            } else {
+                ck_assert_msg(qmodel_chosen(m.q, b) == -1, "%s: chosen %d for a non-equizero method", variants[vi].label, qmodel_chosen(m.q, b));
+                ck_assert_msg(nonzero == 8, "%s: a zero weight", variants[vi].label);
+            }
+        }
+        model_free(&m);
+    }
+    /* exact ties go to the lowest element: an input invariant under all of D4
+     * gives every view the same maximum */
+    {
+        SymSpec sz = make_sym(&variants[1], named_group("d4"));
+        Model z = model_new(&ns, &sz, 398);
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < D; j++)
+                x[b * D + j] = b % 2 ? 1.0f : 0.25f * (float)b;
+        qmodel_forward(z.q, x, B);
+        for (int b = 0; b < B; b++)
+            ck_assert_msg(qmodel_chosen(z.q, b) == 0, "equizero on a D4-invariant input chose %d, not the identity (ties go to the lowest index)", qmodel_chosen(z.q, b));
+        model_free(&z);
+    }
+    /* chosen is the element index, not the view index, in a group that skips elements */
+    SymSpec ss = make_sym(&variants[1], named_group("flip"));
+    Model m = model_new(&ns, &ss, 399);
+    int seen4 = 0;
+    for (int rep = 0; rep < 4 && !seen4; rep++) {
+        random_inputs(x, B, D, &r);
+        qmodel_forward(m.q, x, B);
+        for (int b = 0; b < B; b++) {
+            int c = qmodel_chosen(m.q, b);
+            ck_assert_msg(c == 0 || c == 4, "flip-equizero chose element %d", c);
+            ck_assert_msg(qmodel_view_weight(m.q, b)[c == 4 ? 1 : 0] == 1.0f, "flip-equizero: weight not one-hot at view of element %d", c);
+            seen4 |= c == 4;
+        }
+    }
+    ck_assert_msg(seen4, "flip-equizero never chose the mirror");
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(test_trivial_and_none)
+{
+    Rng r;
+    rng_seed(&r, 12, 0);
+    int D = C_ * N_ * N_, B = 6;
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        float x[MAXB * C_ * N_ * N_], ref[MAXB * 5];
+        random_inputs(x, B, D, &r);
+        for (int vi = -1; vi < NVARIANTS; vi++) {
+            SymSpec ss = make_sym(&variants[vi < 0 ? 0 : vi], named_group(vi < 0 ? "d4" : "trivial"));
+            if (vi < 0)
+                ss.method = SYM_NONE; /* none ignores its group */
+            Model m = model_new(&ns, &ss, 500);
+            Net *base = net_create(&ns, m.params, NULL);
+            memcpy(ref, net_forward(base, x, B), (size_t)B * A * sizeof(float));
+            const float *out = qmodel_forward(m.q, x, B);
+            const char *label = vi < 0 ? "none" : variants[vi].label;
+            for (int k = 0; k < B * A; k++)
+                ck_assert_msg(out[k] == ref[k], "%s (trivial group): Q_G %.9g != base %.9g at %d", label, out[k], ref[k], k);
+            for (int b = 0; b < B; b++) {
+                ck_assert_msg(qmodel_view_weight(m.q, b)[0] == 1.0f, "%s: single view weight %g != 1", label, qmodel_view_weight(m.q, b)[0]);
+                ck_assert_msg(memcmp(qmodel_view_q(m.q, b), ref + b * A, (size_t)A * sizeof(float)) == 0, "%s: view q is not the base output", label);
+                if (vi < 0 || variants[vi].method != SYM_EQUIZERO)
+                    ck_assert_msg(qmodel_chosen(m.q, b) == -1, "%s: chosen != -1", label);
+                else
+                    ck_assert_msg(qmodel_chosen(m.q, b) == 0, "%s: chosen != identity", label);
+            }
+            net_free(base);
+            model_free(&m);
+        }
+    }
+}
+END_TEST
+
+/* L = sum c[b,a] Q_G[b,a] in double. */
+static double loss_of(QModel *q, const float *x, int B, int A, const float *c)
+{
+    const float *out = qmodel_forward(q, x, B);
+    double L = 0.0;
+    for (int k = 0; k < B * A; k++)
+        L += (double)c[k] * out[k];
+    return L;
+}
+
+/* Central differences of L w.r.t. sampled parameters against the analytic
+ * gradient of qmodel_backward; for equizero/selected the chosen views must not
+ * move under the perturbation (else that parameter is skipped). */
+static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng *r, const char *label)
+{
+    memset(m->grads, 0, m->np * sizeof(float));
+    qmodel_forward(m->q, x, B);
+    int chosen0[MAXB];
+    for (int b = 0; b < B; b++)
+        chosen0[b] = qmodel_chosen(m->q, b);
+    qmodel_backward(m->q, c, 1);
+    size_t nb = qmodel_base_nparams(m->q);
+    const float eps = 1e-3f;
+    int checked = 0, bad = 0;
+    for (int t = 0; t < 80; t++) {
+        /* half the samples from the lambda net when there is one */
+        size_t i = (t % 2 && m->np > nb) ? nb + rng_below(r, (uint32_t)(m->np - nb)) : rng_below(r, (uint32_t)nb);
+        float p0 = m->params[i];
+        double lv[3];
+        const float steps[3] = {eps, -eps, 0.0f};
+        int moved = 0;
+        for (int k = 0; k < 3; k++) {
+            m->params[i] = p0 + steps[k];
+            lv[k] = loss_of(m->q, x, B, A, c);
+            for (int b = 0; b < B; b++)
+                moved |= qmodel_chosen(m->q, b) != chosen0[b];
+        }
+        m->params[i] = p0;
+        if (moved)
+            continue;
+        /* along one parameter a ReLU network is piecewise linear: a kink
+         * within eps spoils the central difference and one one-sided
+         * difference, never both one-sided ones, so the best of the three is
+         * compared */
+        double fd[3] = {(lv[0] - lv[1]) / (2.0 * eps), (lv[0] - lv[2]) / eps, (lv[2] - lv[1]) / eps}, an = m->grads[i];
+        double err = INFINITY;
+        int best = 0;
+        for (int k = 0; k < 3; k++)
+            if (fabs(fd[k] - an) < err) {
+                err = fabs(fd[k] - an);
+                best = k;
+            }
+        checked++;
+        if (err > 1e-2 * fmax(fabs(fd[best]), fabs(an)) + 2e-3) {
+            bad++;
+            fprintf(stderr, "%s: param %zu: fd central %.6g forward %.6g backward %.6g, analytic %.6g\n", label, i, fd[0], fd[1], fd[2], an);
+        }
+    }
+    ck_assert_msg(checked >= 60, "%s: only %d parameters checked (choice moved too often)", label, checked);
+    ck_assert_msg(bad == 0, "%s: %d of %d finite-difference checks failed", label, bad, checked);
+}
+
+START_TEST(test_gradients_fd)
+{
+    Rng r;
+    rng_seed(&r, 13, 0);
+    int D = C_ * N_ * N_, B = 4;
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        for (int vi = 0; vi < NVARIANTS; vi++)
+            for (int gi = 1; gi < NGROUPS; gi += 3) { /* flip and d4 */
+                Variant v = variants[vi];
+                if (v.method == SYM_EQUIZERO)
+                    v.grad = GRAD_SELECTED; /* ste is not the derivative of the forward */
+                SymSpec ss = make_sym(&v, named_group(group_names[gi]));
+                Model m = model_new(&ns, &ss, 700 + vi);
+                float x[MAXB * C_ * N_ * N_], c[MAXB * 5];
+                random_inputs(x, B, D, &r);
+                for (int k = 0; k < B * A; k++)
+                    c[k] = rng_normal(&r);
+                char label[96];
+                snprintf(label, sizeof label, "%s/%s/%s", kind ? "cnn" : "mlp", v.label, group_names[gi]);
+                check_fd(&m, x, B, A, c, &r, label);
+                model_free(&m);
+            }
+    }
+}
+END_TEST
+
+START_TEST(test_equizero_ste_is_equitune_grad)
+{
+    Rng r;
+    rng_seed(&r, 14, 0);
+    int D = C_ * N_ * N_, B = 6;
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        for (int p = 0; p < 2; p++) {
+            SymSpec sz = make_sym(&variants[1 + p], named_group("d4"));
+            sz.grad = GRAD_STE;
+            Model z = model_new(&ns, &sz, 800);
+            SymSpec se = make_sym(&variants[0], sz.group);
+            Model e = model_over(&ns, &se, z.params, 1);
+            float x[MAXB * C_ * N_ * N_], c[MAXB * 5];
+            random_inputs(x, B, D, &r);
+            for (int k = 0; k < B * A; k++)
+                c[k] = rng_normal(&r);
+            qmodel_forward(z.q, x, B);
+            qmodel_backward(z.q, c, 1);
+            qmodel_forward(e.q, x, B);
+            qmodel_backward(e.q, c, 1);
+            double gmax = 0.0;
+            for (size_t i = 0; i < z.np; i++) {
+                ck_assert_msg(fabsf(z.grads[i] - e.grads[i]) <= 1e-6f * fmaxf(1.0f, fabsf(e.grads[i])), "equizero/ste grad %.8g != equitune grad %.8g at %zu", z.grads[i], e.grads[i], i);
+                gmax = fmax(gmax, fabs(e.grads[i]));
+            }
+            ck_assert_msg(gmax > 1e-3, "equitune gradient is zero: the comparison is empty");
+            model_free(&e);
+            model_free(&z);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_freeze_base)
+{
+    Rng r;
+    rng_seed(&r, 15, 0);
+    int D = C_ * N_ * N_, B = 5, A = 4;
+    NetSpec ns = mlp_spec(C_, N_, A);
+    for (int vi = 0; vi < NVARIANTS; vi++) {
+        SymSpec ss = make_sym(&variants[vi], named_group("d4"));
+        Model m = model_new(&ns, &ss, 900 + vi);
+        for (size_t i = 0; i < m.np; i++)
+            m.grads[i] = rng_normal(&r);
+        float *before = malloc(m.np * sizeof(float));
+        ck_assert_msg(before != NULL, "out of memory");
+        memcpy(before, m.grads, m.np * sizeof(float));
+        float x[MAXB * C_ * N_ * N_], c[MAXB * 5];
+        random_inputs(x, B, D, &r);
+        for (int k = 0; k < B * A; k++)
+            c[k] = rng_normal(&r);
+        qmodel_forward(m.q, x, B);
+        qmodel_backward(m.q, c, 0);
+        size_t nb = qmodel_base_nparams(m.q);
+        ck_assert_msg(memcmp(before, m.grads, nb * sizeof(float)) == 0, "%s: train_base = 0 changed base gradients", variants[vi].label);
+        if (variants[vi].method == SYM_LAMBDA)
+            ck_assert_msg(memcmp(before + nb, m.grads + nb, (m.np - nb) * sizeof(float)) != 0, "%s: lambda gradients unchanged with train_base = 0", variants[vi].label);
+        /* and train_base = 1 does change them */
+        qmodel_backward(m.q, c, 1);
+        ck_assert_msg(memcmp(before, m.grads, nb * sizeof(float)) != 0, "%s: train_base = 1 left base gradients unchanged", variants[vi].label);
+        free(before);
+        model_free(&m);
+    }
+}
+END_TEST
+
+/* Walled n x n grid with an agent and a goal: planes wall, agent, goal. */
+static void grid_state(float *x, int n, int ar, int ac, int gr, int gc)
+{
+    int nn = n * n;
+    memset(x, 0, (size_t)3 * nn * sizeof(float));
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < n; c++)
+            if (r == 0 || c == 0 || r == n - 1 || c == n - 1)
+                x[r * n + c] = 1.0f;
+    x[nn + ar * n + ac] = 1.0f;
+    x[2 * nn + gr * n + gc] = 1.0f;
+}
+
+static int argmax_gap(const float *q, int A, double *gap)
+{
+    int best = 0;
+    for (int a = 1; a < A; a++)
+        if (q[a] > q[best])
+            best = a;
+    double second = -INFINITY;
+    for (int a = 0; a < A; a++)
+        if (a != best)
+            second = fmax(second, q[a]);
+    *gap = q[best] - second;
+    return best;
+}
+
+START_TEST(test_greedy_actions)
+{
+    Rng r;
+    rng_seed(&r, 16, 0);
+    int n = 7, D = 3 * n * n, A = 5, B = 8;
+    NetSpec ns = mlp_spec(3, n, A);
+    ns.hidden[0] = ns.hidden[1] = 16;
+    static const int which[] = {0, 3, 4, 1, 2};
+    float *x = malloc((size_t)B * D * sizeof(float)), *xg = malloc((size_t)B * D * sizeof(float));
+    ck_assert_msg(x && xg, "out of memory");
+    for (int w = 0; w < 5; w++) {
+        const Variant *v = &variants[which[w]];
+        SymSpec ss = make_sym(v, named_group("d4"));
+        Model m = model_new(&ns, &ss, 1100 + w);
+        for (int b = 0; b < B; b++) {
+            int ar = 1 + (int)rng_below(&r, 5), ac = 1 + (int)rng_below(&r, 5), gr, gc;
+            do {
+                gr = 1 + (int)rng_below(&r, 5);
+                gc = 1 + (int)rng_below(&r, 5);
+            } while (gr == ar && gc == ac);
+            grid_state(x + b * D, n, ar, ac, gr, gc);
+        }
+        int act[MAXB], compared = 0;
+        double gap[MAXB];
+        const float *out = qmodel_forward(m.q, x, B);
+        for (int b = 0; b < B; b++) {
+            act[b] = argmax_gap(out + b * A, A, &gap[b]);
+            if (v->method == SYM_EQUIZERO && proxy_gap(m.q, b, A) <= 1e-4)
+                gap[b] = 0.0; /* a state symmetric under some element ties equizero's views */
+        }
+        for (int g = 0; g < D4_ORDER; g++) {
+            for (int b = 0; b < B; b++)
+                group_planes(xg + b * D, x + b * D, g, 3, n);
+            const float *og = qmodel_forward(m.q, xg, B);
+            for (int b = 0; b < B; b++) {
+                double gg;
+                int ag = argmax_gap(og + b * A, A, &gg);
+                if (v->method == SYM_EQUIZERO && proxy_gap(m.q, b, A) <= 1e-4)
+                    gg = 0.0;
+                if (gap[b] < 1e-4 || gg < 1e-4)
+                    continue;
+                compared++;
+                ck_assert_msg(ag == d4_action(g, act[b]), "%s: g=%s state %d: greedy %d on g.x, expected rho(g)(%d) = %d", v->label, d4_name(g), b, ag, act[b], d4_action(g, act[b]));
+            }
+        }
+        ck_assert_msg(compared >= B * D4_ORDER / 2, "%s: only %d greedy comparisons (ties)", v->label, compared);
+        model_free(&m);
+    }
+    free(x);
+    free(xg);
+}
+END_TEST
+
+START_TEST(test_batch_equals_rows)
+{
+    Rng r;
+    rng_seed(&r, 17, 0);
+    int D = C_ * N_ * N_, B = 7;
+    for (int kind = 0; kind < 2; kind++) {
+        int A = kind ? 5 : 4;
+        NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+        for (int vi = -1; vi < NVARIANTS; vi++) {
+            SymSpec ss = make_sym(&variants[vi < 0 ? 0 : vi], named_group("d4"));
+            if (vi < 0)
+                ss.method = SYM_NONE;
+            Model m = model_new(&ns, &ss, 1200);
+            float x[MAXB * C_ * N_ * N_], qb[MAXB * 5];
+            random_inputs(x, B, D, &r);
+            memcpy(qb, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+            for (int b = 0; b < B; b++) {
+                const float *o = qmodel_forward(m.q, x + b * D, 1);
+                for (int a = 0; a < A; a++)
+                    ck_assert_msg(close_rel(o[a], qb[b * A + a], 1e-5, 0.0), "%s: batched row %d action %d = %.8g, single-row forward %.8g", vi < 0 ? "none" : variants[vi].label, b, a, qb[b * A + a], o[a]);
+            }
+            /* a larger batch after a smaller one still works (workspace grows) */
+            float big[2 * MAXB * C_ * N_ * N_];
+            memcpy(big, x, (size_t)B * D * sizeof(float));
+            memcpy(big + B * D, x, (size_t)B * D * sizeof(float));
+            const float *o2 = qmodel_forward(m.q, big, 2 * B);
+            ck_assert_msg(o2 != NULL, "forward of a larger batch failed");
+            for (int k = 0; k < B * A; k++)
+                ck_assert_msg(close_rel(o2[B * A + k], qb[k], 1e-5, 0.0), "repeated half of a larger batch differs at %d", k);
+            double tb = -1.0, ts = -1.0;
+            qmodel_timing(m.q, &tb, &ts);
+            ck_assert_msg(tb > 0.0 && ts >= 0.0, "timing: base %g sym %g seconds", tb, ts);
+            model_free(&m);
+        }
+    }
+}
+END_TEST
+
+static Suite *sym_suite(void)
+{
+    Suite *s = suite_create("sym");
+    struct {
+        const char *name;
+        const TTest *t;
+    } cases[] = {
+        {"names", test_names},
+        {"nparams", test_nparams_and_invalid},
+        {"naive_reference", test_naive_reference},
+        {"equivariance", test_equivariance},
+        {"not_equivariant_outside_group", test_not_equivariant_outside_group},
+        {"lambda_constant_is_equitune", test_lambda_constant_is_equitune},
+        {"weights_introspection", test_weights_introspection},
+        {"trivial_and_none", test_trivial_and_none},
+        {"gradients_fd", test_gradients_fd},
+        {"equizero_ste_is_equitune_grad", test_equizero_ste_is_equitune_grad},
+        {"freeze_base", test_freeze_base},
+        {"greedy_actions", test_greedy_actions},
+        {"batch_equals_rows", test_batch_equals_rows},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, cases[i].t);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sym_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,277 @@
+/* test_train.c - the DQN agent and training loop end to end: a fast learning
+ * test, determinism, exact resume (after a clean stop and after an
+ * asynchronous interrupt), checkpoint loading errors, and the command line. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../agents/agent.h"
+#include "../agents/train.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+/* metrics.csv without its last column (wall-clock steps/s). */
+static char *strip_sps(const char *path)
+{
+    char *s = slurp(path, NULL);
+    ck_assert_msg(s != NULL, "cannot read %s", path);
+    char *out = malloc(strlen(s) + 1), *o = out;
+    for (char *line = s; *line;) {
+        char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        char *comma = NULL;
+        for (size_t i = 0; i < len; i++)
+            if (line[i] == ',')
+                comma = line + i;
+        size_t keep = comma ? (size_t)(comma - line) : len;
+        memcpy(o, line, keep);
+        o += keep;
+        *o++ = '\n';
+        line += len + (eol ? 1 : 0);
+    }
+    *o = '\0';
+    free(s);
+    return out;
+}
+
+static void small_config(Config *c, long steps)
+{
+    config_default(c);
+    snprintf(c->env.name, sizeof c->env.name, "goal");
+    c->env.size = 5;
+    c->train.steps = steps;
+    c->train.learning_starts = 200;
+    c->train.buffer_size = 5000;
+    c->train.batch_size = 32;
+    c->agent.eps_steps = steps / 2;
+    c->agent.target_update = 100;
+    c->eval.eval_every = 500;
+    c->eval.eval_episodes = 20;
+    c->train.checkpoint_every = 500;
+    snprintf(c->network.hidden, sizeof c->network.hidden, "32,32");
+    snprintf(c->run.name, sizeof c->run.name, "t");
+}
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/eqg-train-XXXXXX");
+    ck_assert_msg(mkdtemp(d) != NULL, "mkdtemp");
+    return d;
+}
+
+static void run_ok(const Config *c, const char *dir, int resume, volatile sig_atomic_t *stop, TrainResult *res)
+{
+    char err[1024];
+    TrainOptions opt = {.out_dir = dir, .resume = resume, .stop = stop};
+    int rc = train_run(c, &opt, res, err, sizeof err);
+    ck_assert_msg(rc == 0, "train_run(%s) failed: %s", dir, err);
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    ck_assert_msg(x && y, "cannot read %s or %s", a, b);
+    ck_assert_msg(la == lb && memcmp(x, y, la) == 0, "%s and %s differ (%zu vs %zu bytes)", a, b, la, lb);
+    free(x);
+    free(y);
+}
+
+static void assert_same_metrics(const char *da, const char *db)
+{
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/metrics.csv", da);
+    snprintf(pb, sizeof pb, "%s/metrics.csv", db);
+    char *x = strip_sps(pa), *y = strip_sps(pb);
+    ck_assert_msg(strcmp(x, y) == 0, "metrics.csv of %s and %s differ (steps/s column ignored)", da, db);
+    free(x);
+    free(y);
+    snprintf(pa, sizeof pa, "%s/eval.csv", da);
+    snprintf(pb, sizeof pb, "%s/eval.csv", db);
+    assert_same_file(pa, pb);
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", da);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", db);
+    assert_same_file(pa, pb);
+}
+
+START_TEST(learns_goal_5x5)
+{
+    Config c;
+    small_config(&c, 6000);
+    c.eval.eval_episodes = 100;
+    c.train.checkpoint_every = 0;
+    c.eval.eval_every = 0;
+    char *d = tmpdir();
+    TrainResult res;
+    run_ok(&c, d, 0, NULL, &res);
+    ck_assert_msg(res.final.episodes == 100, "final evaluation ran %d episodes", res.final.episodes);
+    ck_assert_msg(res.final.success >= 0.9, "greedy success on goal 5x5 after %ld steps is %.2f, expected >= 0.90", res.steps, res.final.success);
+    free(d);
+}
+END_TEST
+
+START_TEST(deterministic)
+{
+    Config c;
+    small_config(&c, 1500);
+    char *d1 = tmpdir(), *d2 = tmpdir();
+    TrainResult r1, r2;
+    run_ok(&c, d1, 0, NULL, &r1);
+    run_ok(&c, d2, 0, NULL, &r2);
+    assert_same_metrics(d1, d2);
+    free(d1);
+    free(d2);
+}
+END_TEST
+
+START_TEST(resume_equals_uninterrupted)
+{
+    Config c;
+    small_config(&c, 1500);
+    char *full = tmpdir(), *part = tmpdir();
+    TrainResult r;
+    run_ok(&c, full, 0, NULL, &r);
+    Config c1 = c;
+    c1.train.steps = 700;
+    run_ok(&c1, part, 0, NULL, &r);
+    ck_assert_msg(r.steps == 700, "first part stopped at %ld", r.steps);
+    run_ok(&c, part, 1, NULL, &r);
+    ck_assert_msg(r.steps == 1500, "resumed run ended at %ld", r.steps);
+    assert_same_metrics(full, part);
+    free(full);
+    free(part);
+}
+END_TEST
+
+static volatile sig_atomic_t alarm_stop;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarm_stop = 1;
+}
+
+START_TEST(interrupt_then_resume)
+{
+    Config c;
+    small_config(&c, 6000);
+    char *full = tmpdir(), *part = tmpdir();
+    TrainResult r;
+    run_ok(&c, full, 0, NULL, &r);
+    signal(SIGALRM, on_alarm);
+    struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 20000}};
+    alarm_stop = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    run_ok(&c, part, 0, &alarm_stop, &r);
+    signal(SIGALRM, SIG_DFL);
+    ck_assert_msg(r.interrupted && r.steps < 6000, "run was not interrupted (steps %ld): the machine is too fast for a 20 ms alarm", r.steps);
+    alarm_stop = 0;
+    run_ok(&c, part, 1, NULL, &r);
+    assert_same_metrics(full, part);
+    free(full);
+    free(part);
+}
+END_TEST
+
+START_TEST(refuses_existing_run_and_other_config)
+{
+    Config c;
+    small_config(&c, 300);
+    char *d = tmpdir();
+    TrainResult r;
+    run_ok(&c, d, 0, NULL, &r);
+    char err[1024];
+    TrainOptions opt = {.out_dir = d};
+    ck_assert_msg(train_run(&c, &opt, &r, err, sizeof err) != 0, "a second run into the same directory must be refused");
+    ck_assert_msg(strstr(err, "already holds a run") != NULL, "message: %s", err);
+    opt.resume = 1;
+    c.train.lr = 1e-2f;
+    ck_assert_msg(train_run(&c, &opt, &r, err, sizeof err) != 0, "resume with another lr must be refused");
+    ck_assert_msg(strstr(err, "different config") && strstr(err, "lr"), "message names the key: %s", err);
+    free(d);
+}
+END_TEST
+
+START_TEST(checkpoint_errors)
+{
+    Config c;
+    small_config(&c, 300);
+    char *d = tmpdir();
+    TrainResult r;
+    run_ok(&c, d, 0, NULL, &r);
+    char path[512], bad[512], err[1024];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", d);
+    Agent *a = agent_load(path, NULL, 0, err, sizeof err);
+    ck_assert_msg(a != NULL, "loading a fresh checkpoint: %s", err);
+    agent_free(a);
+    size_t len;
+    char *bytes = slurp(path, &len);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", d);
+    size_t cuts[] = {0, 7, 8, 100, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        FILE *f = fopen(bad, "wb");
+        fwrite(bytes, 1, cuts[i], f);
+        fclose(f);
+        err[0] = '\0';
+        a = agent_load(bad, NULL, 0, err, sizeof err);
+        ck_assert_msg(a == NULL, "a checkpoint truncated to %zu bytes loaded", cuts[i]);
+        ck_assert_msg(strstr(err, bad) != NULL, "message names the file: %s", err);
+    }
+    const char *keys[] = {"x"}, *vals[] = {"y"};
+    float v = 1.0f;
+    StTensor t = {.name = "w", .dtype = ST_F32, .ndim = 1, .shape = {1}, .data = &v};
+    ck_assert_msg(st_write(bad, &t, 1, keys, vals, 1, err, sizeof err) == 0, "st_write: %s", err);
+    a = agent_load(bad, NULL, 0, err, sizeof err);
+    ck_assert_msg(a == NULL && strstr(err, "not an equigrid checkpoint"), "foreign file: %s", err);
+    free(bytes);
+    free(d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("learning");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, learns_goal_5x5);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("reproducibility");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, resume_equals_uninterrupted);
+    tcase_add_test(tc, interrupt_then_resume);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, refuses_existing_run_and_other_config);
+    tcase_add_test(tc, checkpoint_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
