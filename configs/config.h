@@ -96,7 +96,7 @@ void config_write_ini(const Config *c, FILE *f);
 char *config_to_string(const Config *c);
 /* Parses a string written by config_to_string (a checkpoint's config). */
 int config_from_string(Config *c, const char *text, const char *name, char *err, size_t errlen);
-/* Prints "section.key (type, default D): meaning" for every key, for --help. */
+/* Prints "section.key  (default D; allowed ...)  meaning" for every key, for --help. */
 void config_print_keys(FILE *f);
 
 #endif

@@ -235,6 +235,9 @@ START_TEST(test_error_unknown_keys)
     EXPECT("[train]\ngamma = 0.9\n", 2, "[train] gamma = 0.9: unknown key in [train]", "it belongs in [agent]");
     EXPECT("[train]\nname = x\n", 2, "unknown key in [train]", "it belongs in [run] or [env]");
     EXPECT("[agent]\nbatch_sise = 3\n", 2, "did you mean 'batch_size' in [train]?");
+    EXPECT("[train]\nbach_sise = 3\n", 2, "did you mean 'batch_size'?"); /* two edits */
+    EXPECT("[agent]\ngamam = 3\n", 2, "did you mean 'gamma'?");          /* a swap is one edit */
+    EXPECT("[train]\nlearning = 3\n", 2, "did you mean 'learning_starts'?"); /* a prefix */
     EXPECT("[env]\ncompletely_unrelated = 1\n", 2, "[env] completely_unrelated = 1: unknown key in [env]; allowed: name, size,");
 }
 END_TEST
@@ -307,6 +310,13 @@ START_TEST(test_error_lines)
     char text[400];
     snprintf(text, sizeof text, "[run]\nname = %s", longval);
     EXPECT(text, 2, "longer than 160 characters");
+    /* Lines of up to 198 characters are read, longer ones are errors. */
+    char edge[512];
+    config_default(&c);
+    snprintf(edge, sizeof edge, "[run]\n;%0197d\nseed = 5\n", 0);
+    ck_assert_msg(load_text(&c, edge, path, sizeof path, err) == 0 && c.run.seed == 5, "a 198-character line is fine: %s", err);
+    snprintf(edge, sizeof edge, "[run]\n;%0198d\nseed = 5\n", 0);
+    EXPECT(edge, 2, "line longer than 198 characters");
     /* The first error stops the parse; its line is the one reported. */
     EXPECT("[train]\nlr = -1\nsteps = x\n", 2, "[train] lr = -1: out of range");
     /* Indented lines are ordinary lines, not continuations of the previous value. */
@@ -486,6 +496,15 @@ START_TEST(test_round_trip_ini)
         ck_assert_msg(at != NULL, "'%s' must follow the previous section in:\n%s", order[i], s);
         prev = at;
     }
+    char *z = config_to_string(&(Config){0});
+    ck_assert_msg(z != NULL, "config_to_string of a zeroed Config");
+    free(z);
+    Config dc;
+    config_default(&dc);
+    char *t = config_to_string(&dc);
+    ck_assert_msg(t && strstr(t, "\nlr = 0.0005\n") && strstr(t, "\nmax_grad_norm = 10\n") && strstr(t, "\nadam_eps = 1e-08\n")
+                  && strstr(t, "\ngamma = 0.99\n") && strstr(t, "\nstep_penalty = 0.01\n"), "floats in their shortest exact spelling:\n%s", t);
+    free(t);
     ck_assert_msg(strstr(s, "\nhidden =\n") && strstr(s, "\nconv = 8,32,7\n") && strstr(s, "\neps_end = -0\n"), "values spelled out:\n%s", s);
     free(s);
 }
