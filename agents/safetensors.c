@@ -101,6 +101,41 @@ static int tensor_bytes(const StTensor *t, size_t limit, size_t *bytes)
 
 /* ---------------------------------------------------------------- writing */
 
+/* Checks that s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+static int utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t k;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+
 /* Checks the tensors and metadata given to st_write; fills bytes[i]. */
 static int check_write_args(const char *path, const StTensor *t, int n, const char *const *mk, const char *const *mv, int nmeta, size_t *bytes, char *err, size_t errlen)
 {
@@ -114,6 +149,10 @@ static int check_write_args(const char *path, const StTensor *t, int n, const ch
         char sh[128];
         if (!memchr(x->name, '\0', ST_NAME) || x->name[0] == '\0' || strcmp(x->name, ST_META) == 0) {
             seterr(err, errlen, "%s: tensor %d: name must be 1..%d bytes and not \"%s\"", path, i, ST_NAME - 1, ST_META);
+            return -1;
+        }
+        if (!utf8_valid((const uint8_t *)x->name, strlen(x->name))) {
+            seterr(err, errlen, "%s: tensor %d: name is not valid UTF-8", path, i);
             return -1;
         }
         for (int j = 0; j < i; j++)
@@ -151,6 +190,10 @@ static int check_write_args(const char *path, const StTensor *t, int n, const ch
     for (int i = 0; i < nmeta; i++) {
         if (!mk[i] || !mv[i]) {
             seterr(err, errlen, "%s: metadata entry %d: key and value must not be NULL", path, i);
+            return -1;
+        }
+        if (!utf8_valid((const uint8_t *)mk[i], strlen(mk[i])) || !utf8_valid((const uint8_t *)mv[i], strlen(mv[i]))) {
+            seterr(err, errlen, "%s: metadata entry \"%.40s\": key or value is not valid UTF-8", path, mk[i]);
             return -1;
         }
         for (int j = 0; j < i; j++)
@@ -320,40 +363,6 @@ void st_close(StFile *f)
     free(f->buf);
     free(f->path);
     free(f);
-}
-
-/* Checks that s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
-static int utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 /* Reads a JSON number that must be an integer in [0, 2^53]. */

@@ -261,6 +261,8 @@ START_TEST(test_write_invalid)
     ck_assert_msg(st_write(path, t, 2, NULL, NULL, 0, err, sizeof err) == -1 && strstr(err, "name"), "reserved name: %s", err);
     t[1] = mk("b", ST_F32, 1, s1, NULL);
     ck_assert_msg(st_write(path, t, 2, NULL, NULL, 0, err, sizeof err) == -1 && strstr(err, "NULL"), "NULL data: %s", err);
+    t[1] = mk("b\xc3", ST_F32, 1, s1, v);
+    ck_assert_msg(st_write(path, t, 2, NULL, NULL, 0, err, sizeof err) == -1 && strstr(err, "UTF-8"), "invalid UTF-8 name: %s", err);
     const char *k[2] = { "x", "x" }, *val[2] = { "1", "2" };
     ck_assert_msg(st_write(path, t, 1, k, val, 2, err, sizeof err) == -1 && strstr(err, "twice"), "duplicate metadata key: %s", err);
     ck_assert_msg(!exists(path), "invalid writes must not create the file");
