@@ -14,7 +14,8 @@
  * Choices the header leaves open (also in the README):
  * - env_init leaves autoreset off; vec_init turns it on.
  * - truncated is set only when the episode did not terminate on that step.
- * - actions 0..3 move, 4 (STAY) is accepted and keeps the agent in place.
+ * - actions 0..3 move, 4 (STAY) is accepted and keeps the agent in place;
+ *   anything else is a caller bug (assert).
  * - after an episode ends without autoreset, the caller must env_reset.
  * - RNG draws per reset: the orientation first (only when random), then the
  *   layout, so a fixed orientation g yields exactly g applied to the identity
@@ -24,6 +25,7 @@
  * - map envs: cfg.size must be 0 or equal the map's side. */
 #include "env.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +374,7 @@ void env_step(Env *e, int action, uint8_t *obs, float *reward, uint8_t *terminat
 {
     const int n = e->n;
     const int delta[5] = {-n, 1, n, -1, 0};
+    assert(action >= 0 && action <= ACT_STAY);
     int next = e->agent + delta[action];
     unsigned cell = e->layout[next];
     int blocked = cell & CELL_WALL;
@@ -487,6 +490,8 @@ void vec_reset(VecEnv *v, uint8_t *obs)
         env_reset(&v->envs[i], obs + (size_t)i * (size_t)v->envs[i].ncells);
 }
 
+/* obs and next_obs should be distinct buffers: if they are the same, an
+ * auto-reset overwrites the terminal observation there. */
 void vec_step(VecEnv *v, const int *actions, uint8_t *next_obs, uint8_t *obs, float *reward, uint8_t *terminated, uint8_t *truncated)
 {
     for (int i = 0; i < v->E; i++) {
