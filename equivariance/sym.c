@@ -1,9 +1,10 @@
 /* sym.c - symmetrized Q-functions: none, equitune, equizero and lambda-equitune
  * over a subgroup G of D4 (see sym.h and ../shared/DESIGN.md).
  *
- * Tuned for the DQN update: every view of a batch is produced by a gather with
- * a permutation precomputed at create time (one index table per element over
- * all C*n*n inputs), stacked as |G|*B rows and pushed through the base network
+ * Tuned for the DQN update: every view of a batch is produced with a cell
+ * permutation precomputed at create time (index tables per element over all
+ * C*n*n inputs: a scatter of the few nonzeros of a sparse 0/1 row, a gather for
+ * a dense one), stacked as |G|*B rows and pushed through the base network
  * (and the lambda network) in ONE forward and ONE backward. The combine loops
  * work on the mapped-back values v (B, |G|, A), kept for introspection. The
  * workspace grows only when a larger batch arrives; steady-state forward and
@@ -24,8 +25,11 @@ struct QModel {
     float *grads;           /* NULL for a model never trained */
     size_t base_n, lam_n;   /* floats of parameters */
     int G, A, D;            /* views, actions, inputs per row (C*n*n) */
-    int *gather;            /* (G, D): view i row = in[gather[i*D + j]] */
-    int aperm[D4_ORDER][5]; /* aperm[i][a] = rho(elem[i])(a) */
+    int *gather;            /* (G, D): view i row[j] = in[gather[i*D + j]] */
+    int *scatter;           /* (G, D): view i row[scatter[i*D + j]] = in[j] */
+    int *nz_idx;            /* (D) nonzero positions of one input row */
+    float *nz_val;          /* (D) their values */
+    int *aperm;             /* (G, A): aperm[i*A + a] = rho(elem[i])(a) */
     /* workspace, sized for cap rows of input */
     int cap;
     float *xs;      /* (G*B, D) stacked views */
@@ -35,7 +39,8 @@ struct QModel {
     int *chosen;    /* (B) equizero's view index */
     float *dy;      /* (G*B, A) gradient w.r.t. the base outputs */
     float *dz;      /* (G*B) gradient w.r.t. the lambda outputs */
-    const float *z; /* lambda outputs of the last forward (G*B), net-owned */
+    float *dw;      /* (G*B) softplus: d(weight)/dz = sigmoid(z), kept from forward */
+    float *wsum;    /* (B) softplus: sum of the unnormalised weights */
     const float *none_out; /* method none: the base output of the last forward */
     int last_B;
     double t_base, t_sym; /* seconds */
@@ -196,9 +201,13 @@ QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, floa
     if (s->method != SYM_NONE) {
         int nn = base->n * base->n;
         q->gather = malloc((size_t)q->G * (size_t)q->D * sizeof *q->gather);
+        q->scatter = malloc((size_t)q->G * (size_t)q->D * sizeof *q->scatter);
+        q->nz_idx = malloc((size_t)q->D * sizeof *q->nz_idx);
+        q->nz_val = malloc((size_t)q->D * sizeof *q->nz_val);
+        q->aperm = malloc((size_t)q->G * (size_t)q->A * sizeof *q->aperm);
         int *perm = malloc((size_t)nn * sizeof *perm);
         int *inv = malloc((size_t)nn * sizeof *inv);
-        if (!q->gather || !perm || !inv) {
+        if (!q->aperm || !q->gather || !q->scatter || !q->nz_idx || !q->nz_val || !perm || !inv) {
             free(perm);
             free(inv);
             goto fail;
@@ -209,11 +218,14 @@ QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, floa
             for (int j = 0; j < nn; j++)
                 inv[perm[j]] = j; /* (h.x)[perm[j]] = x[j] */
             int *gi = q->gather + (size_t)i * (size_t)q->D;
+            int *sc = q->scatter + (size_t)i * (size_t)q->D;
             for (int k = 0; k < base->in_c; k++)
-                for (int j = 0; j < nn; j++)
+                for (int j = 0; j < nn; j++) {
                     gi[k * nn + j] = k * nn + inv[j];
-            for (int a = 0; a < q->A && a < 5; a++)
-                q->aperm[i][a] = d4_action(h, a);
+                    sc[k * nn + j] = k * nn + perm[j];
+                }
+            for (int a = 0; a < q->A; a++)
+                q->aperm[i * q->A + a] = d4_action(h, a);
         }
         free(perm);
         free(inv);
@@ -230,7 +242,11 @@ void qmodel_free(QModel *q)
         return;
     net_free(q->base);
     net_free(q->lam);
+    free(q->aperm);
     free(q->gather);
+    free(q->scatter);
+    free(q->nz_idx);
+    free(q->nz_val);
     free(q->xs);
     free(q->v);
     free(q->w);
@@ -238,6 +254,8 @@ void qmodel_free(QModel *q)
     free(q->chosen);
     free(q->dy);
     free(q->dz);
+    free(q->dw);
+    free(q->wsum);
     free(q);
 }
 
@@ -274,7 +292,11 @@ static int reserve(QModel *q, int B)
     int *chosen = malloc(rows * sizeof *chosen);
     float *dy = malloc(G * rows * A * sizeof *dy);
     float *dz = malloc(G * rows * sizeof *dz);
-    if (!xs || !v || !w || !qq || !chosen || !dy || !dz) {
+    float *dw = malloc(G * rows * sizeof *dw);
+    float *wsum = malloc(rows * sizeof *wsum);
+    if (!xs || !v || !w || !qq || !chosen || !dy || !dz || !dw || !wsum) {
+        free(dw);
+        free(wsum);
         free(xs);
         free(v);
         free(w);
@@ -291,6 +313,10 @@ static int reserve(QModel *q, int B)
     free(q->chosen);
     free(q->dy);
     free(q->dz);
+    free(q->dw);
+    free(q->wsum);
+    q->dw = dw;
+    q->wsum = wsum;
     q->xs = xs;
     q->v = v;
     q->w = w;
@@ -302,14 +328,13 @@ static int reserve(QModel *q, int B)
     return 0;
 }
 
-/* softplus(z) = log(1 + e^z) without overflow. */
-static float softplus(float z) { return fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z))); }
-static float sigmoid(float z)
+/* softplus(z) = log(1 + e^z) without overflow; *sig = its derivative
+ * sigmoid(z), from the same exponential. */
+static float softplus(float z, float *sig)
 {
-    if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    float e = expf(z);
-    return e / (1.0f + e);
+    float e = expf(-fabsf(z));
+    *sig = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    return fmaxf(z, 0.0f) + log1pf(e);
 }
 
 /* Proxy loss of one mapped-back view (A values): lower is better. */
@@ -330,22 +355,37 @@ static float proxy_loss(SymProxy p, const float *v, int A)
     return (float)(log(s) - sv / s);
 }
 
-/* Fills xs with the G stacked views of in (B rows). */
+/* Fills xs with the G stacked views of in (B rows). Observation planes are
+ * mostly zero, so a sparse row is written as zeros plus a scatter of its
+ * nonzeros (listed once, reused by every view); a dense row is gathered. */
 static void stack_views(QModel *q, const float *in, int B)
 {
-    size_t D = (size_t)q->D;
-    for (int i = 0; i < q->G; i++) {
-        float *dst = q->xs + (size_t)i * (size_t)B * D;
-        if (q->sym.group.elem[i] == 0) {
-            memcpy(dst, in, (size_t)B * D * sizeof *dst);
-            continue;
-        }
-        const int *gi = q->gather + (size_t)i * D;
-        for (int b = 0; b < B; b++) {
-            const float *src = in + (size_t)b * D;
-            float *o = dst + (size_t)b * D;
-            for (size_t j = 0; j < D; j++)
-                o[j] = src[gi[j]];
+    const size_t D = (size_t)q->D, rows = (size_t)B;
+    const int G = q->G;
+    int *idx = q->nz_idx;
+    float *val = q->nz_val;
+    for (size_t b = 0; b < rows; b++) {
+        const float *src = in + b * D;
+        size_t nz = 0;
+        for (size_t j = 0; j < D; j++)
+            if (src[j] != 0.0f) {
+                idx[nz] = (int)j;
+                val[nz++] = src[j];
+            }
+        for (int i = 0; i < G; i++) {
+            float *o = q->xs + ((size_t)i * rows + b) * D;
+            if (q->sym.group.elem[i] == 0) {
+                memcpy(o, src, D * sizeof *o);
+            } else if (4 * nz <= D) {
+                const int *sc = q->scatter + (size_t)i * D;
+                memset(o, 0, D * sizeof *o);
+                for (size_t k = 0; k < nz; k++)
+                    o[sc[idx[k]]] = val[k];
+            } else {
+                const int *gi = q->gather + (size_t)i * D;
+                for (size_t j = 0; j < D; j++)
+                    o[j] = src[gi[j]];
+            }
         }
     }
 }
@@ -377,7 +417,7 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         return NULL;
     /* map back: v[b][i][a] = y[i*B + b][rho(h_i)(a)] */
     for (int i = 0; i < G; i++) {
-        const int *ap = q->aperm[i];
+        const int *ap = q->aperm + i * A;
         for (int b = 0; b < B; b++) {
             const float *yr = y + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
             float *vr = q->v + ((size_t)b * (size_t)G + (size_t)i) * (size_t)A;
@@ -414,15 +454,15 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         const float *z = net_forward(q->lam, q->xs, G * B);
         if (!z)
             return NULL;
-        q->z = z;
         for (int b = 0; b < B; b++) {
             float *wb = w + (size_t)b * (size_t)G;
             float s = 0.0f;
             if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
                 for (int i = 0; i < G; i++) {
-                    wb[i] = softplus(z[i * B + b]) + 1e-6f;
+                    wb[i] = softplus(z[i * B + b], &q->dw[i * B + b]) + 1e-6f;
                     s += wb[i];
                 }
+                q->wsum[b] = s;
             } else {
                 float m = z[b];
                 for (int i = 1; i < G; i++)
@@ -474,11 +514,13 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
     }
     double t0 = now_seconds();
     const int G = q->G, A = q->A, B = q->last_B;
+    if (B < 1)
+        return;
     double t_base = 0.0;
     if (train_base) {
         /* dy[i*B + b][rho(h_i)(a)] = dv[b][i][a]; rho is a permutation of 0..A-1 */
         for (int i = 0; i < G; i++) {
-            const int *ap = q->aperm[i];
+            const int *ap = q->aperm + i * A;
             for (int b = 0; b < B; b++) {
                 const float *db = dout + (size_t)b * (size_t)A;
                 float *dyr = q->dy + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
@@ -512,14 +554,11 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
                 pdp += pb[i] * s;
             }
             if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
-                /* p_i = w_i / S: dL/dw_i = (dp_i - sum_j p_j dp_j) / S */
-                float S = 0.0f;
+                /* p_i = w_i / S: dL/dw_i = (dp_i - sum_j p_j dp_j) / S,
+                 * dw_i/dz_i = sigmoid(z_i) */
+                float inv_s = 1.0f / q->wsum[b];
                 for (int i = 0; i < G; i++)
-                    S += softplus(q->z[i * B + b]) + 1e-6f;
-                for (int i = 0; i < G; i++) {
-                    float z = q->z[i * B + b];
-                    q->dz[i * B + b] = (dp[i] - pdp) / S * sigmoid(z);
-                }
+                    q->dz[i * B + b] = (dp[i] - pdp) * inv_s * q->dw[i * B + b];
             } else {
                 for (int i = 0; i < G; i++)
                     q->dz[i * B + b] = pb[i] * (dp[i] - pdp);

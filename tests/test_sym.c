@@ -134,12 +134,19 @@ static void model_free(Model *m)
     free(m->grads);
 }
 
-/* B random inputs: the first half 0/1 planes, the rest Gaussian floats. */
+/* B random inputs, cycling through sparse 0/1 planes (one in eight set, like
+ * observations), dense 0/1 planes and Gaussian floats. */
 static void random_inputs(float *x, int B, int D, Rng *r)
 {
     for (int b = 0; b < B; b++)
-        for (int j = 0; j < D; j++)
-            x[b * D + j] = b < B / 2 ? (float)rng_below(r, 2) : rng_normal(r);
+        for (int j = 0; j < D; j++) {
+            if (b % 3 == 0)
+                x[b * D + j] = rng_below(r, 8) == 0 ? 1.0f : 0.0f;
+            else if (b % 3 == 1)
+                x[b * D + j] = (float)rng_below(r, 2);
+            else
+                x[b * D + j] = rng_normal(r);
+        }
 }
 
 static double proxy_ref(SymProxy p, const float *v, int A)
@@ -261,6 +268,25 @@ START_TEST(test_nparams_and_invalid)
     ck_assert_msg(qmodel_nparams(&bad, &s) == 0, "3 actions under rot90 accepted");
     s.group = named_group("trivial");
     ck_assert_msg(qmodel_nparams(&bad, &s) > 0, "3 actions under the trivial group rejected");
+    {
+        /* any number of actions works under the trivial group; B = 0 is a no-op */
+        NetSpec six = mlp_spec(C_, N_, 6);
+        Model t = model_new(&six, &s, 4);
+        Net *base6 = net_create(&six, t.params, NULL);
+        float x[2 * C_ * N_ * N_], ref[12];
+        Rng r;
+        rng_seed(&r, 5, 0);
+        random_inputs(x, 2, C_ * N_ * N_, &r);
+        memcpy(ref, net_forward(base6, x, 2), sizeof ref);
+        const float *o = qmodel_forward(t.q, x, 2);
+        ck_assert_msg(memcmp(o, ref, sizeof ref) == 0, "trivial equitune with 6 actions differs from the base network");
+        float c[12] = {0};
+        qmodel_backward(t.q, c, 1);
+        ck_assert_msg(qmodel_forward(t.q, x, 0) != NULL, "forward of 0 rows returned NULL");
+        qmodel_backward(t.q, c, 1);
+        net_free(base6);
+        model_free(&t);
+    }
     qmodel_free(NULL);
 }
 END_TEST
@@ -599,10 +625,11 @@ static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng
         /* half the samples from the lambda net when there is one */
         size_t i = (t % 2 && m->np > nb) ? nb + rng_below(r, (uint32_t)(m->np - nb)) : rng_below(r, (uint32_t)nb);
         float p0 = m->params[i];
-        double lv[3];
-        const float steps[3] = {eps, -eps, 0.0f};
+        /* L at p0 + {0, +-eps, +-eps/4} */
+        const float steps[5] = {0.0f, eps, -eps, eps / 4, -eps / 4};
+        double lv[5];
         int moved = 0;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 5; k++) {
             m->params[i] = p0 + steps[k];
             lv[k] = loss_of(m->q, x, B, A, c);
             for (int b = 0; b < B; b++)
@@ -612,13 +639,19 @@ static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng
         if (moved)
             continue;
         /* along one parameter a ReLU network is piecewise linear: a kink
-         * within eps spoils the central difference and one one-sided
-         * difference, never both one-sided ones, so the best of the three is
-         * compared */
-        double fd[3] = {(lv[0] - lv[1]) / (2.0 * eps), (lv[0] - lv[2]) / eps, (lv[2] - lv[1]) / eps}, an = m->grads[i];
+         * within a step spoils the central difference and one one-sided
+         * difference of that step size, so the best of central, forward and
+         * backward differences at two step sizes is compared */
+        double fd[6], an = m->grads[i];
+        for (int k = 0; k < 2; k++) {
+            double h = steps[1 + 2 * k];
+            fd[3 * k] = (lv[1 + 2 * k] - lv[2 + 2 * k]) / (2.0 * h);
+            fd[3 * k + 1] = (lv[1 + 2 * k] - lv[0]) / h;
+            fd[3 * k + 2] = (lv[0] - lv[2 + 2 * k]) / h;
+        }
         double err = INFINITY;
         int best = 0;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 6; k++)
             if (fabs(fd[k] - an) < err) {
                 err = fabs(fd[k] - an);
                 best = k;
@@ -626,7 +659,7 @@ static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng
         checked++;
         if (err > 1e-2 * fmax(fabs(fd[best]), fabs(an)) + 2e-3) {
             bad++;
-            fprintf(stderr, "%s: param %zu: fd central %.6g forward %.6g backward %.6g, analytic %.6g\n", label, i, fd[0], fd[1], fd[2], an);
+            fprintf(stderr, "%s: param %zu: fd central/forward/backward %.6g %.6g %.6g (step/4: %.6g %.6g %.6g), analytic %.6g\n", label, i, fd[0], fd[1], fd[2], fd[3], fd[4], fd[5], an);
         }
     }
     ck_assert_msg(checked >= 60, "%s: only %d parameters checked (choice moved too often)", label, checked);
