@@ -1,6 +1,6 @@
 # equigrid - build, test, sanitize, bench. `make help` lists the targets.
 CC      ?= cc
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native -fno-math-errno
 BUILD   ?= build
 STD     := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wshadow -pedantic
@@ -29,7 +29,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
 all: equigrid
 
 equigrid: $(BUILD)/equigrid
-	cp $< $@
+	rm -f $@ && cp $< $@
 
 $(BUILD)/equigrid: $(CMD_OBJ) $(BUILD)/libequigrid.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libequigrid.a $(LDLIBS)

@@ -12,11 +12,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "agents/gemm.h"
+#include "agents/train.h"
 #include "cmd.h"
 #include "envs/env.h"
+#include "replay/replay.h"
 
 typedef struct {
     double seconds; /* wall time per measurement */
+    long steps;     /* train section: env steps per run, 0 = the config's */
 } BenchOpts;
 
 static double bench_now(void)
@@ -93,6 +97,161 @@ static int bench_env(const BenchOpts *opts)
     return rc;
 }
 
+/* Resident memory of this process in kB (VmRSS), or -1. */
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Memory of a full replay buffer: 1,000,000 transitions of the 9x9 goal env
+ * pushed from real episodes, measured as the growth of VmRSS. */
+static int bench_replay(const BenchOpts *opts)
+{
+    (void)opts;
+    enum { N = 1000000 };
+    EnvConfig cfg;
+    env_config_default(&cfg, ENV_GOAL);
+    Env env;
+    char err[256];
+    if (env_init(&env, &cfg, NULL, 1, err, sizeof err) != 0) {
+        fprintf(stderr, "bench replay: %s\n", err);
+        return 1;
+    }
+    env.autoreset = 1;
+    long before = rss_kb();
+    Replay r;
+    if (replay_init(&r, N, env.ncells, 1, 1) != 0) {
+        fprintf(stderr, "bench replay: cannot allocate %d transitions\n", N);
+        return 1;
+    }
+    uint8_t obs[ENV_MAX_CELLS], next[ENV_MAX_CELLS];
+    Rng rng;
+    rng_seed(&rng, 1, 2);
+    env_reset(&env, obs);
+    double t0 = bench_now();
+    for (long i = 0; i < N; i++) {
+        int a = (int)rng_below(&rng, 4);
+        float rew;
+        uint8_t term, trunc;
+        env_step(&env, a, next, &rew, &term, &trunc, obs);
+        replay_push(&r, obs, a, rew, next, term);
+        if (!term && !trunc)
+            memcpy(obs, next, (size_t)env.ncells);
+    }
+    double dt = bench_now() - t0;
+    long after = rss_kb();
+    printf("\nreplay: %d transitions of goal 9x9 (compact states)\n", N);
+    printf("  allocated %.1f MB, resident growth %.1f MB (target <= 200 MB), filled at %.1f M pushes/s\n", (double)replay_bytes(&r) / 1e6, (double)(after - before) / 1024.0 * 1.048576, (double)N / dt / 1e6);
+    replay_free(&r);
+    return 0;
+}
+
+/* GFLOP/s of cblas_sgemm on an (M x K) by (K x N) product, for about `seconds`. */
+static double sgemm_gflops(int M, int N, int K, double seconds)
+{
+    float *a = calloc((size_t)M * K, sizeof *a), *b = calloc((size_t)K * N, sizeof *b), *c = calloc((size_t)M * N, sizeof *c);
+    if (!a || !b || !c) {
+        free(a);
+        free(b);
+        free(c);
+        return 0.0;
+    }
+    for (long i = 0; i < (long)M * K; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (long i = 0; i < (long)K * N; i++)
+        b[i] = (float)(i % 5) * 0.1f;
+    long reps = 0;
+    double t0 = bench_now(), dt;
+    do {
+        for (int i = 0; i < 16; i++)
+            gemm(0, 0, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        reps += 16;
+    } while ((dt = bench_now() - t0) < seconds);
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * M * N * K * (double)reps / dt / 1e9;
+}
+
+static int bench_gemm(const BenchOpts *opts)
+{
+    static const int shapes[][3] = {{64, 64, 64}, {512, 64, 64}, {64, 256, 256}, {512, 256, 256}, {512, 64, 243}};
+    printf("\ngemm: cblas_sgemm, 1 thread (M x K) * (K x N)\n  %5s %5s %5s  %8s\n", "M", "N", "K", "GFLOP/s");
+    gemm_set_threads(1);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        printf("  %5d %5d %5d  %8.1f\n", shapes[i][0], shapes[i][1], shapes[i][2], sgemm_gflops(shapes[i][0], shapes[i][1], shapes[i][2], opts->seconds * 0.3));
+    return 0;
+}
+
+/* Trains each benchmark config and reports throughput and the update step's
+ * arithmetic rate against sgemm on the hidden layers' shape. */
+static int bench_train(const BenchOpts *opts)
+{
+    static const char *const configs[] = {"bench-small", "bench-small-equitune", "bench-small-equizero", "bench-small-lambda",
+                                          "bench-large", "bench-large-equitune", "bench-large-equizero", "bench-large-lambda"};
+    printf("\ntrain: whole runs (env, replay, acting, updates), 1 BLAS thread%s\n", opts->steps ? " (steps overridden)" : "");
+    printf("  %-22s %8s %10s %10s %12s %12s %9s\n", "config", "steps", "env st/s", "updates/s", "update GF/s", "sgemm GF/s", "sym cost");
+    gemm_set_threads(1);
+    int rc = 0;
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        char path[256], dir[] = "/tmp/equigrid-bench-XXXXXX", err[1024];
+        snprintf(path, sizeof path, "configs/%s.ini", configs[i]);
+        Config cfg;
+        config_default(&cfg);
+        if (config_load(&cfg, path, err, sizeof err) != 0 || config_validate(&cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "bench train: %s\n", err);
+            rc = 1;
+            continue;
+        }
+        if (opts->steps)
+            cfg.train.steps = opts->steps;
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "bench train: cannot create a temporary directory\n");
+            return 1;
+        }
+        Agent *agent = NULL;
+        TrainOptions topt = {.out_dir = dir, .keep_agent = &agent};
+        TrainResult res;
+        if (train_run(&cfg, &topt, &res, err, sizeof err) != 0) {
+            fprintf(stderr, "bench train: %s: %s\n", path, err);
+            rc = 1;
+            continue;
+        }
+        const SymSpec *sym = qmodel_sym(agent->online);
+        int G = sym->method == SYM_NONE ? 1 : sym->group.n, B = cfg.train.batch_size;
+        double fwd = net_flops_forward(qmodel_base(agent->online), G * B);
+        if (qmodel_lambda(agent->online))
+            fwd += net_flops_forward(qmodel_lambda(agent->online), G * B);
+        double per_update = fwd * (cfg.agent.double_dqn ? 3.0 : 2.0) + 2.0 * fwd; /* forwards + backward */
+        int h = agent->net.nhidden ? agent->net.hidden[agent->net.nhidden - 1] : 64;
+        double sg = sgemm_gflops(G * B, h, h, 0.3);
+        double bs, ss, bs2, ss2;
+        qmodel_timing(agent->online, &bs, &ss);
+        qmodel_timing(agent->target, &bs2, &ss2);
+        double ups = res.update_seconds > 0 ? res.updates / res.update_seconds : 0.0;
+        printf("  %-22s %8ld %10.0f %10.0f %12.1f %12.1f %8.1f%%\n", configs[i], res.steps, (double)res.steps / res.seconds, res.updates / res.seconds, per_update * ups / 1e9, sg,
+               res.update_seconds > 0 ? 100.0 * (ss + ss2) / res.update_seconds : 0.0);
+        fflush(stdout);
+        agent_free(agent);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench train: could not remove %s\n", dir);
+    }
+    printf("  update GF/s counts every input as dense (the first layer skips zeros, so it does less);\n"
+           "  sgemm GF/s is cblas_sgemm on the last hidden layer's shape (|G|*B x h x h) in this run;\n"
+           "  sym cost = transforms, combining and the lambda network, as a share of the update time.\n");
+    return rc;
+}
+
 /* The sections, in the order `all` runs them. */
 static const struct {
     const char *name;
@@ -100,26 +259,37 @@ static const struct {
     const char *help;
 } sections[] = {
     {"env", bench_env, "env steps/s for every env (1 core, random actions)"},
+    {"replay", bench_replay, "memory of 1,000,000 goal 9x9 transitions"},
+    {"gemm", bench_gemm, "cblas_sgemm GFLOP/s at the networks' shapes"},
+    {"train", bench_train, "bench-small/large x method: env steps/s, updates/s, GFLOP/s"},
 };
 enum { NSECTIONS = sizeof sections / sizeof sections[0] };
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid bench [--seconds S] [SECTION ...]   (default: all)\n\nsections:\n");
+    fprintf(f, "usage: equigrid bench [--seconds S] [--steps N] [SECTION ...]   (default: all)\n\nsections:\n");
     for (int i = 0; i < NSECTIONS; i++)
         fprintf(f, "  %-6s %s\n", sections[i].name, sections[i].help);
-    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n", "all");
+    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n  --steps N    env steps per training run (default: the config's)\n", "all");
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    BenchOpts opts = {1.0};
+    BenchOpts opts = {1.0, 0};
     int want[NSECTIONS] = {0}, any = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             bench_usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--steps") == 0) {
+            char *end;
+            if (i + 1 >= argc || (opts.steps = strtol(argv[++i], &end, 10), *end != '\0') || opts.steps < 1) {
+                fprintf(stderr, "equigrid bench: --steps needs a positive integer\n");
+                return 2;
+            }
+            continue;
         }
         if (strcmp(a, "--seconds") == 0) {
             char *end;

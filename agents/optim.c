@@ -62,14 +62,21 @@ void adam_step(Adam *a, float *params, const float *grads)
  * max_norm > 0. Returns the norm before clipping. */
 float clip_grad_norm(float *grads, size_t n, float max_norm)
 {
-    double ss = 0.0;
-    for (size_t i = 0; i < n; i++)
-        ss += (double)grads[i] * (double)grads[i];
+    /* eight independent partial sums: the loop vectorises without
+     * reassociating any one sum, so the result is the same on every build */
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += (double)grads[i + k] * (double)grads[i + k];
+    for (; i < n; i++)
+        acc[0] += (double)grads[i] * (double)grads[i];
+    double ss = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     double norm = sqrt(ss);
     if (max_norm > 0.0f && norm > (double)max_norm) {
         float scale = (float)((double)max_norm / (norm + 1e-6));
-        for (size_t i = 0; i < n; i++)
-            grads[i] *= scale;
+        for (size_t j = 0; j < n; j++)
+            grads[j] *= scale;
     }
     return (float)norm;
 }

@@ -534,12 +534,14 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         }
         r->step += r->E;
         if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0) {
+            double tu = now();
             for (int g = 0; g < c->train.gradient_steps; g++) {
                 replay_sample(&r->replay, r->idx, r->B);
                 replay_batch(&r->replay, r->idx, r->B, C, n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
                 agent_update(r->agent, r->b_obs, r->b_act, r->b_rew, r->b_next, r->b_done, r->B);
                 res->updates++;
             }
+            res->update_seconds += now() - tu;
         }
         if (r->step >= r->next_target) {
             if (r->step > c->train.learning_starts)
@@ -579,6 +581,10 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
     if (opt->progress) {
         progress(r, t0, step0, stderr);
         fputc('\n', stderr);
+    }
+    if (opt->keep_agent) {
+        opt->keep_agent[0] = r->agent;
+        r->agent = NULL;
     }
     res->steps = r->step;
     res->episodes = r->episodes;

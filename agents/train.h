@@ -26,6 +26,7 @@ typedef struct {
     int progress;                   /* draw a progress bar on stderr */
     volatile sig_atomic_t *stop;    /* set asynchronously (SIGINT) to stop cleanly; may be NULL */
     FILE *log;                      /* messages; NULL for silence */
+    Agent **keep_agent;             /* if non-NULL, receives the trained agent (caller frees) */
 } TrainOptions;
 
 typedef struct {
@@ -34,6 +35,7 @@ typedef struct {
     int interrupted;                /* stopped by *stop before the end */
     double seconds;
     double updates;
+    double update_seconds;          /* wall time inside the update steps (sample, batch, forward, backward, Adam) */
     EvalResult final;               /* last evaluation (valid if final.episodes > 0) */
 } TrainResult;
 

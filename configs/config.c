@@ -97,7 +97,7 @@ static const Key keys[] = {
     {"agent", "eps_end", K_FLOAT, F(agent, eps_end), "0.05", 0, 1, 0, NULL, "final exploration epsilon"},
     {"agent", "eps_steps", K_INT, F(agent, eps_steps), "10000", 0, INT_MAX, 0, NULL, "env steps of the linear epsilon decay"},
 
-    {"train", "steps", K_LONG, F(train, steps), "50000", 1, 1e12, 0, NULL, "total env steps over all envs"},
+    {"train", "steps", K_LONG, F(train, steps), "50000", 0, 1e12, 0, NULL, "total env steps over all envs (0: evaluate and checkpoint the initial network)"},
     {"train", "num_envs", K_INT, F(train, num_envs), "1", 1, 1024, 0, NULL, "parallel environments"},
     {"train", "batch_size", K_INT, F(train, batch_size), "64", 1, 65536, 0, NULL, "transitions per update"},
     {"train", "buffer_size", K_LONG, F(train, buffer_size), "50000", 1, 1e9, 0, NULL, "replay capacity in transitions"},

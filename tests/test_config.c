@@ -244,7 +244,7 @@ END_TEST
 
 START_TEST(test_error_numbers)
 {
-    EXPECT("[train]\nsteps = 10k\n", 2, "[train] steps = 10k: not an integer; allowed: [1, 1000000000000]");
+    EXPECT("[train]\nsteps = 10k\n", 2, "[train] steps = 10k: not an integer; allowed: [0, 1000000000000]");
     EXPECT("[train]\nsteps = 1e5\n", 2, "not an integer");
     EXPECT("[train]\nsteps = \n", 2, "[train] steps = : not an integer");
     EXPECT("[train]\nbatch_size = 99999999999999999999999\n", 2, "number too large; allowed: [1, 65536]");
