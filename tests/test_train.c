@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../agents/agent.h"
@@ -251,6 +252,113 @@ START_TEST(checkpoint_errors)
 }
 END_TEST
 
+
+/* A plain run's base network, loaded into a lambda agent with freeze_q, stays
+ * bit-identical through training while lambda changes; the lambda agent's
+ * checkpoint reloads bit-exactly. */
+START_TEST(freeze_q_and_lambda_roundtrip)
+{
+    Config c;
+    small_config(&c, 400);
+    c.eval.eval_every = 0;
+    c.train.checkpoint_every = 0;
+    char *plain = tmpdir(), *lam = tmpdir();
+    TrainResult r;
+    run_ok(&c, plain, 0, NULL, &r);
+    char init[512], err[1024];
+    snprintf(init, sizeof init, "%s/checkpoint.safetensors", plain);
+    Agent *p = agent_load(init, NULL, 0, err, sizeof err);
+    ck_assert_msg(p != NULL, "load plain: %s", err);
+
+    Config l = c;
+    snprintf(l.symmetry.method, sizeof l.symmetry.method, "lambda");
+    snprintf(l.symmetry.group, sizeof l.symmetry.group, "d4");
+    ck_assert_msg(strlen(init) < sizeof l.network.init, "temp path too long");
+    memcpy(l.network.init, init, strlen(init) + 1);
+    l.train.freeze_q = 1;
+    Agent *a = NULL;
+    TrainOptions opt = {.out_dir = lam, .keep_agent = &a};
+    ck_assert_msg(train_run(&l, &opt, &r, err, sizeof err) == 0, "lambda run: %s", err);
+    ck_assert_msg(r.updates > 0, "no updates were made");
+    size_t base = qmodel_base_nparams(a->online);
+    ck_assert_msg(base == p->nparams, "base sizes differ: %zu vs %zu", base, p->nparams);
+    ck_assert_msg(memcmp(a->params, p->params, base * sizeof(float)) == 0, "freeze_q changed the base network");
+    Agent *fresh = agent_create(&l, a->C, a->n, a->A, err, sizeof err);
+    ck_assert_msg(fresh != NULL, "%s", err);
+    ck_assert_msg(memcmp(a->params + base, fresh->params + base, (a->nparams - base) * sizeof(float)) != 0, "lambda did not train");
+
+    char ck[512];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", lam);
+    Agent *b = agent_load(ck, NULL, 0, err, sizeof err);
+    ck_assert_msg(b != NULL, "reload lambda checkpoint: %s", err);
+    ck_assert_msg(b->nparams == a->nparams && memcmp(a->params, b->params, a->nparams * sizeof(float)) == 0, "online parameters differ after reload");
+    ck_assert_msg(memcmp(a->target_params, b->target_params, a->nparams * sizeof(float)) == 0, "target parameters differ after reload");
+    ck_assert_msg(a->adam.t == b->adam.t && memcmp(a->adam.m, b->adam.m, a->adam.n * sizeof(float)) == 0, "Adam state differs after reload");
+    uint8_t obs[25];
+    Env env;
+    EnvConfig ec;
+    env_config_default(&ec, ENV_GOAL);
+    ec.size = 5;
+    ck_assert(env_init(&env, &ec, NULL, 9, err, sizeof err) == 0);
+    env_reset(&env, obs);
+    float qa[4], qb[4];
+    memcpy(qa, agent_q(a, obs, 1), sizeof qa);
+    memcpy(qb, agent_q(b, obs, 1), sizeof qb);
+    ck_assert_msg(memcmp(qa, qb, sizeof qa) == 0, "Q-values differ after reload");
+    agent_free(p);
+    agent_free(a);
+    agent_free(b);
+    agent_free(fresh);
+    free(plain);
+    free(lam);
+}
+END_TEST
+
+/* Runs a command line, returns its exit status and stdout+stderr. */
+static int sh(const char *cmd, char *out, size_t outlen)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    ck_assert_msg(p != NULL, "popen %s", cmd);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(command_line)
+{
+    char out[8192], cmd[1024];
+    char *d = tmpdir();
+    ck_assert_msg(access("./equigrid", X_OK) == 0, "./equigrid must be built (make test builds it)");
+    snprintf(cmd, sizeof cmd, "./equigrid train configs/goal-none.ini --out %s/run --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    snprintf(cmd, sizeof cmd, "./equigrid eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
+    ck_assert_msg(strstr(out, "\"episodes\": 7") && strstr(out, "\"return\": {\"mean\":") && strstr(out, "\"success\""), "eval --json output: %s", out);
+    FILE *m = fopen("/tmp/eqg-train-map5.txt", "w");
+    fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
+    fclose(m);
+    /* a 4-plane map against a 3-plane goal network is refused clearly */
+    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
+    snprintf(cmd, sizeof cmd, "./equigrid train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=/tmp/eqg-train-map5.txt --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
+    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
+    ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
+    /* bad input: one clear message and a non-zero exit */
+    ck_assert_msg(sh("./equigrid train configs/goal-none.ini --set train.lr=-1", out, sizeof out) != 0 && strstr(out, "lr"), "bad --set: %s", out);
+    ck_assert_msg(sh("./equigrid train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
+    ck_assert_msg(sh("./equigrid eval /nonexistent.safetensors", out, sizeof out) != 0 && strstr(out, "/nonexistent.safetensors"), "missing checkpoint: %s", out);
+    ck_assert_msg(sh("./equigrid config show configs/goal-lambda.ini", out, sizeof out) == 0 && strstr(out, "method = lambda") && strstr(out, "lambda_hidden = 64"), "config show: %s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt", d);
+    ck_assert(system(cmd) == 0);
+    free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -263,11 +371,13 @@ int main(void)
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, resume_equals_uninterrupted);
     tcase_add_test(tc, interrupt_then_resume);
+    tcase_add_test(tc, freeze_q_and_lambda_roundtrip);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, refuses_existing_run_and_other_config);
     tcase_add_test(tc, checkpoint_errors);
+    tcase_add_test(tc, command_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
