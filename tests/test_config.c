@@ -172,7 +172,11 @@ START_TEST(test_shipped_goal_none)
     ck_assert_msg(config_validate(&c, err, sizeof err) == 0, "goal-none.ini validates: %s", err);
     config_default(&want);
     want.env.size = 9;
-    ck_assert_msg(memcmp(&c, &want, sizeof c) == 0, "goal-none.ini must equal the defaults with env.size = 9");
+    want.agent.gamma = 0.95f;
+    want.agent.target_update = 250;
+    want.train.batch_size = 128;
+    want.eval.eval_every = 2500;
+    ck_assert_msg(memcmp(&c, &want, sizeof c) == 0, "goal-none.ini must equal the defaults except size 9, gamma 0.95, target_update 250, batch_size 128, eval_every 2500");
 }
 END_TEST
 
