@@ -300,8 +300,9 @@ static void draw_cell(Canvas *cv, int x, int y, int s, uint8_t cell, int gridlin
 
 static void draw_agent(Canvas *cv, int x, int y, int s)
 {
-    if (s < 5) {
-        fill_rect(cv, x, y, s, s, cv->col[RC_AGENT]);
+    if (s < 8) { /* too small for a disc to read as one: a square */
+        int in = s / 5;
+        fill_rect(cv, x + in, y + in, s - 2 * in, s - 2 * in, cv->col[RC_AGENT]);
         return;
     }
     float rad = 0.36f * (float)s, rim = s / 12 > 0 ? (float)(s / 12) : 1.0f;
@@ -385,7 +386,7 @@ static void draw_q(Canvas *cv, const RenderLayout *lay, const RenderFrame *f)
                 continue;
             }
             int u0 = (int)(0.30f * (float)s);
-            int len = (int)((0.15f + 0.95f * t) * (float)s);
+            int len = (int)((0.25f + 0.85f * t) * (float)s);
             int hw = (int)((0.03f + 0.05f * t) * (float)s), hh = (int)((0.10f + 0.12f * t) * (float)s);
             int hl = (int)(0.45f * (float)len);
             if (len < 3)
@@ -425,6 +426,19 @@ static void draw_views(Canvas *cv, const RenderLayout *lay, const RenderFrame *f
         else
             frame_rect(cv, x - 1, y - 1, px + 2, px + 2, 1, cv->col[RC_GRIDLINE]);
         draw_grid(cv, x, y, tc, n, tmp, agent);
+        /* the view's own greedy move, as that view sees it: rho(h)(argmax_a view_q[i][a]) */
+        int A = q->A > RENDER_MAX_ACTIONS ? RENDER_MAX_ACTIONS : q->A;
+        if (A > 0 && agent >= 0 && tc >= 4) {
+            int best = 0;
+            for (int a = 1; a < A; a++)
+                if (q->view_q[i][a] > q->view_q[i][best])
+                    best = a;
+            if (best < 4) {
+                int d = d4_action(g, best), len = tc * 9 / 10, hh = tc / 4 > 1 ? tc / 4 : 1;
+                arrow(cv, d, x + (agent % n) * tc + tc / 2, y + (agent / n) * tc + tc / 2, tc / 4, len, tc / 12, hh,
+                      len / 2 > 1 ? len / 2 : 1, 0, cv->grad[RENDER_GRADIENT - 1]);
+            }
+        }
         int by = y + px + PAD;
         fill_rect(cv, x, by, px, lay->bar_h, cv->col[RC_BAR_BG]);
         float w = q->weight[i];
@@ -457,16 +471,16 @@ static int text_width(TTF_Font *font, const char *text)
     return w;
 }
 
-static void status_text(char *buf, size_t len, const RenderFrame *f)
+/* The status line; compact drops the words for narrow surfaces. */
+static void status_text(char *buf, size_t len, const RenderFrame *f, int compact)
 {
-    int k = snprintf(buf, len, "episode %ld | step %d", f->episode, f->step);
-    if (k > 0 && (size_t)k < len && f->max_steps > 0)
-        k += snprintf(buf + k, len - (size_t)k, "/%d", f->max_steps);
-    if (k > 0 && (size_t)k < len)
-        k += snprintf(buf + k, len - (size_t)k, " | return %.2f | successes %ld/%ld", (double)f->ret, f->successes,
-                      f->finished);
+    char steps[32] = "";
+    if (f->max_steps > 0)
+        snprintf(steps, sizeof steps, "/%d", f->max_steps);
+    int k = snprintf(buf, len, compact ? "ep %ld  t %d%s  R %.2f  goals %ld/%ld" : "episode %ld | step %d%s | return %.2f | successes %ld/%ld",
+                     f->episode, f->step, steps, (double)f->ret, f->successes, f->finished);
     if (k > 0 && (size_t)k < len && f->note && f->note[0])
-        snprintf(buf + k, len - (size_t)k, " | %s", f->note);
+        snprintf(buf + k, len - (size_t)k, compact ? "  %s" : " | %s", f->note);
 }
 
 static int lock(SDL_Surface *s) { return SDL_MUSTLOCK(s) ? SDL_LockSurface(s) : 0; }
@@ -522,7 +536,9 @@ int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, s
     TTF_Font *big = font_get(r, &r->big, &r->big_px, clampi(lay.status_h * 2 / 3, 9, 20));
     if (big) {
         char line[512];
-        status_text(line, sizeof line, f);
+        status_text(line, sizeof line, f, 0);
+        if (text_width(big, line) > cv.w - 12)
+            status_text(line, sizeof line, f, 1);
         int th = TTF_FontHeight(big);
         rc |= blit_text(dst, big, line, 6, lay.status_y + (lay.status_h - th) / 2, render_colors[RC_TEXT], cv.w - 12);
     }
@@ -532,10 +548,10 @@ int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, s
         for (int i = 0; small && i < lay.nthumbs; i++) {
             char label[64];
             snprintf(label, sizeof label, "%s %.2f", d4_name(f->q->elem[i] & 7), (double)f->q->weight[i]);
-            if (text_width(small, label) > px + PAD)
+            if (text_width(small, label) > px)
                 snprintf(label, sizeof label, "%s", d4_name(f->q->elem[i] & 7));
             uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];
-            rc |= blit_text(dst, small, label, lay.thumb_x[i], lay.thumb_y - lay.label_h - 1, c, px + PAD);
+            rc |= blit_text(dst, small, label, lay.thumb_x[i], lay.thumb_y - lay.label_h - PAD, c, px + PAD);
         }
     }
     if (f->help && f->nhelp > 0 && big) {

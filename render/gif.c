@@ -8,9 +8,12 @@
  * changed (disposal "do not dispose"), which keeps episode GIFs small. */
 #include "render.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <SDL_image.h>
 #include <gif_lib.h>
@@ -128,10 +131,16 @@ RenderGif *render_gif_open(const char *path, int w, int h, char *err, size_t err
     g->h = h;
     snprintf(g->path, sizeof g->path, "%s", path);
     render_gif_palette(g->pal);
-    int e = 0;
-    g->gf = EGifOpenFileName(path, false, &e);
+    /* open() ourselves: EGifOpenFileName creates files with mode 0600 */
+    int e = 0, fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    g->gf = fd >= 0 ? EGifOpenFileHandle(fd, &e) : NULL;
     if (!g->gf) {
-        snprintf(err, errlen, "%s: cannot create GIF: %s", path, GifErrorString(e));
+        if (fd < 0)
+            snprintf(err, errlen, "%s: cannot create GIF: %s", path, strerror(errno));
+        else
+            snprintf(err, errlen, "%s: cannot create GIF: %s", path, GifErrorString(e));
+        if (fd >= 0)
+            close(fd);
         free(g->cur);
         free(g->prev);
         free(g);

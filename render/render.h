@@ -9,7 +9,8 @@
  * pattern, agent as a circle), scaled to the surface (cell = the largest
  * integer size that fits, aspect kept, centred); optional Q-value arrows from
  * the agent; optional strip of |G| thumbnails (the views h.x of the state,
- * each with its weight as a bar and equizero's choice framed); a status line
+ * each with that view's greedy move as a small arrow, its weight as a bar,
+ * and equizero's choice framed); a status line
  * (SDL2_ttf, DejaVuSans looked up at run time; without a font frames are drawn
  * without text); an optional help box. Drawing colours are exact (no
  * antialiasing except text), so GIF frames keep them exactly. Tuned for

@@ -52,6 +52,8 @@ void render_window_free(RenderWindow *rw)
         SDL_DestroyWindow(rw->win);
     free(rw);
     SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    if (SDL_WasInit(SDL_INIT_EVERYTHING) == 0)
+        SDL_Quit(); /* also shuts down SDL's D-Bus connection */
 }
 
 int render_window_show(RenderWindow *rw, Render *r, const RenderFrame *f, char *err, size_t errlen)
