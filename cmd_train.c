@@ -284,10 +284,14 @@ int cmd_qvalues(int argc, char **argv)
         fprintf(stderr, "equigrid qvalues: %s\n", err);
         goto done;
     }
-    if (env.planes != a->C) {
-        fprintf(stderr, "equigrid qvalues: map envs have %d planes but the checkpoint's network takes %d (it was trained on '%s')\n", env.planes, a->C, a->cfg.env.name);
-        goto done;
-    }
+    /* plane k is bit k of a cell: a network with fewer planes (goal: wall,
+     * agent, goal) reads a map exactly as long as the map has no cell kind
+     * beyond its planes */
+    for (int i = 0; i < map->n * map->n; i++)
+        if (map->cells[i] >> a->C) {
+            fprintf(stderr, "equigrid qvalues: %s has lava but the checkpoint's network takes %d planes (wall, agent, goal): it was trained on '%s'\n", mapfile, a->C, a->cfg.env.name);
+            goto done;
+        }
     env_set_state(&env, map->cells, map->starts[0]);
     env_transform(&env, orient);
     uint8_t obs[ENV_MAX_CELLS];

@@ -340,9 +340,14 @@ START_TEST(command_line)
     FILE *m = fopen("/tmp/eqg-train-map5.txt", "w");
     fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
     fclose(m);
-    /* a 4-plane map against a 3-plane goal network is refused clearly */
+    /* a goal network reads a lava-free map; a map with lava is refused clearly */
     snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "\"q\": [") && strstr(out, "\"chosen\": "), "qvalues of a goal network on a map: %s", out);
+    m = fopen("/tmp/eqg-train-lava5.txt", "w");
+    fputs("#####\n#A..#\n#LL.#\n#..G#\n#####\n", m);
+    fclose(m);
+    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-lava5.txt", d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "has lava") && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
     snprintf(cmd, sizeof cmd, "./equigrid train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=/tmp/eqg-train-map5.txt --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
     snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", d);
@@ -353,7 +358,7 @@ START_TEST(command_line)
     ck_assert_msg(sh("./equigrid train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
     ck_assert_msg(sh("./equigrid eval /nonexistent.safetensors", out, sizeof out) != 0 && strstr(out, "/nonexistent.safetensors"), "missing checkpoint: %s", out);
     ck_assert_msg(sh("./equigrid config show configs/goal-lambda.ini", out, sizeof out) == 0 && strstr(out, "method = lambda") && strstr(out, "lambda_hidden = 64"), "config show: %s", out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt", d);
+    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt /tmp/eqg-train-lava5.txt", d);
     ck_assert(system(cmd) == 0);
     free(d);
 }
