@@ -10,5 +10,10 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_qvalues(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_play(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_transfer(int argc, char **argv);
 
 #endif

@@ -14,8 +14,13 @@ static const struct {
     {"eval", cmd_eval, "evaluate a checkpoint greedily"},
     {"qvalues", cmd_qvalues, "print a checkpoint's Q-values on a map's start state (JSON)"},
     {"config", cmd_config, "config show: print the effective config"},
+    {"watch", cmd_watch, "show a checkpoint's agent playing in a window"},
+    {"play", cmd_play, "play an environment yourself with the arrow keys"},
+    {"record", cmd_record, "write greedy episodes as an animated GIF / PNG frames (headless)"},
     {"show", cmd_show, "print an environment's layout as text"},
     {"bench", cmd_bench, "measure env, GEMM and training throughput"},
+    {"compare", cmd_compare, "train variants x seeds, summary statistics and plots"},
+    {"transfer", cmd_transfer, "the transfer experiment: pretrain, zero-shot, fine-tune"},
 };
 
 static void usage(FILE *f)
