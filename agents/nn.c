@@ -5,7 +5,11 @@
  * Tuned for small networks on large batches of sparse 0/1 planes (MLP
  * 243->64->64->4 at B = 64..512): the first dense layer of an MLP gathers the
  * weight rows of the nonzero inputs (about one in eight) instead of a dense
- * GEMM; every other layer is one gemm() over the whole batch (a convolution is
+ * GEMM, from row lists it builds (net_forward) or the caller gives
+ * (net_forward_sparse), 64 outputs at a time in registers; the prefix of
+ * nonzeros every row shares (the walls) is summed once per batch, in the same
+ * order, so a row's result never depends on its batch. Every other layer is
+ * one gemm() over the whole batch (a convolution is
  * im2col of the batch then one GEMM). All activations live in one workspace
  * block owned by the Net, grown geometrically when a larger batch arrives, so
  * forward and backward never allocate in steady state. Adam, clipping and the
@@ -55,6 +59,12 @@ struct Net {
     int *idx;        /* MLP (cap*in_dim): nonzero input indices, by row */
     float *val;      /* MLP (cap*in_dim): their values */
     int *rowptr;     /* MLP (cap+1): row b's nonzeros are [rowptr[b], rowptr[b+1]) */
+    /* the first layer's input of the last forward (MLP): idx/val/rowptr above,
+     * or the caller's lists (net_forward_sparse); sz[srow[0]] is row 0's first */
+    const int *sidx, *srow;
+    const float *sval;
+    int lcp;         /* entries every row of the last forward starts with (same index and value) */
+    float *pre;      /* MLP (maxw): bias + the lcp shared terms; backward scratch */
 };
 
 /* Floats and ints the workspace needs per batch row (ints: MLP sparse indices). */
@@ -214,9 +224,10 @@ static int net_reserve(Net *net, int B)
     if (cap > INT_MAX / widest)
         cap = B;
     size_t rows = (size_t)cap;
-    if (fr > SIZE_MAX / sizeof(float) / rows || (ir && ir > SIZE_MAX / sizeof(int) / (rows + 1)))
+    if (fr > SIZE_MAX / sizeof(float) / (rows + 1) || (ir && ir > SIZE_MAX / sizeof(int) / (rows + 1)))
         return -1;
-    float *ws = malloc(fr * rows * sizeof(float));
+    size_t ffixed = net->spec.kind == NET_MLP ? (size_t)net->maxw : 0; /* pre */
+    float *ws = malloc((fr * rows + ffixed) * sizeof(float));
     int *iws = ir ? malloc((ir * rows + 1) * sizeof(int)) : NULL;
     if (!ws || (ir && !iws)) {
         free(ws);
@@ -253,12 +264,14 @@ static int net_reserve(Net *net, int B)
     } else {
         net->val = p;
         p += rows * (size_t)net->in_dim;
+        net->pre = p;
+        p += net->maxw;
         net->idx = iws;
         net->rowptr = iws + rows * (size_t)net->in_dim;
         net->ybuf = NULL;
         net->dcols = NULL;
     }
-    assert((size_t)(p - ws) == fr * rows);
+    assert((size_t)(p - ws) == fr * rows + ffixed);
     return 0;
 }
 
@@ -332,18 +345,16 @@ static const unsigned char lowest_bit[256] = {
     5, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
 };
 
-/* First dense layer on a sparse input: records each row's nonzeros (index and
- * value) for backward, then out[b,:] = bias + sum_i x[b,i] W[i,:], four weight
- * rows per pass over out[b,:]. */
-static void sparse_forward(float *restrict out /*(B,O)*/, int *restrict idx /*(B*I)*/, float *restrict val /*(B*I)*/, int *restrict rowptr /*(B+1)*/,
-                           const float *restrict x /*(B,I)*/, const float *restrict w /*(I,O)*/, const float *restrict bias /*(O)*/, int B, int I, int O, int relu)
+/* Nonzeros of B dense rows in ascending index order (8-wide nonzero mask,
+ * then its set bits); returns their number. */
+int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *rowptr)
 {
     int nz = 0;
     for (int b = 0; b < B; b++) {
         rowptr[b] = nz;
-        const float *restrict xr = x + (size_t)b * I;
+        const float *restrict xr = x + (size_t)b * D;
         int i = 0;
-        for (; i + 8 <= I; i += 8) { /* 8-wide nonzero mask, then its set bits */
+        for (; i + 8 <= D; i += 8) {
             unsigned m = 0;
             for (int u = 0; u < 8; u++)
                 m |= (unsigned)(xr[i + u] != 0.0f) << u;
@@ -354,7 +365,7 @@ static void sparse_forward(float *restrict out /*(B,O)*/, int *restrict idx /*(B
                 nz++;
             }
         }
-        for (; i < I; i++) {
+        for (; i < D; i++) {
             if (xr[i] != 0.0f) {
                 idx[nz] = i;
                 val[nz] = xr[i];
@@ -363,33 +374,183 @@ static void sparse_forward(float *restrict out /*(B,O)*/, int *restrict idx /*(B
         }
     }
     rowptr[B] = nz;
-    for (int b = 0; b < B; b++) {
-        float *restrict o = out + (size_t)b * O;
-        memcpy(o, bias, (size_t)O * sizeof(float));
-        int k = rowptr[b], e = rowptr[b + 1];
-        for (; k + 4 <= e; k += 4)
-            axpy4(o, val[k], w + (size_t)idx[k] * O, val[k + 1], w + (size_t)idx[k + 1] * O, val[k + 2], w + (size_t)idx[k + 2] * O, val[k + 3],
-                  w + (size_t)idx[k + 3] * O, O);
-        for (; k < e; k++)
-            axpy(o, val[k], w + (size_t)idx[k] * O, O);
+    return nz;
+}
+
+/* Width of the register-blocked column strips of gather_rows. */
+enum { GB = 64 };
+
+#if defined(__GNUC__)
+typedef float v8f __attribute__((vector_size(32)));
+static inline v8f v8_load(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void v8_store(float *p, v8f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* One GB-wide strip: out[0:GB] = init[0:GB] + sum_k val[k] src[idx[k]*lds + 0:GB]
+ * in k order, with the GB accumulators in registers. */
+static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds)
+{
+    v8f a0 = v8_load(init), a1 = v8_load(init + 8), a2 = v8_load(init + 16), a3 = v8_load(init + 24);
+    v8f a4 = v8_load(init + 32), a5 = v8_load(init + 40), a6 = v8_load(init + 48), a7 = v8_load(init + 56);
+    for (int k = k0; k < k1; k++) {
+        const float *restrict r = src + (size_t)idx[k] * lds;
+        float s = val[k];
+        v8f v = {s, s, s, s, s, s, s, s};
+        a0 += v * v8_load(r);
+        a1 += v * v8_load(r + 8);
+        a2 += v * v8_load(r + 16);
+        a3 += v * v8_load(r + 24);
+        a4 += v * v8_load(r + 32);
+        a5 += v * v8_load(r + 40);
+        a6 += v * v8_load(r + 48);
+        a7 += v * v8_load(r + 56);
+    }
+    v8_store(out, a0);
+    v8_store(out + 8, a1);
+    v8_store(out + 16, a2);
+    v8_store(out + 24, a3);
+    v8_store(out + 32, a4);
+    v8_store(out + 40, a5);
+    v8_store(out + 48, a6);
+    v8_store(out + 56, a7);
+}
+#else
+static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds)
+{
+    float acc[GB];
+    memcpy(acc, init, sizeof acc);
+    for (int k = k0; k < k1; k++)
+        axpy(acc, val[k], src + (size_t)idx[k] * lds, GB);
+    memcpy(out, acc, sizeof acc);
+}
+#endif
+
+/* Sparse row gather-accumulate, the kernel of the first dense layer:
+ * out[r, :] = init[r, :] + sum_{k in row r} val[k] src[idx[k], :] for R rows
+ * of O columns, summed in list order (so every path that uses it agrees bit
+ * for bit), then ReLU if relu. init has row stride ldi (0: one row for all,
+ * a bias) and may be out itself. rowptr[r] - rowptr[0] is row r's start;
+ * the first skip entries of every row are left out (init already has them). */
+static void gather_rows(float *out /*(R,O)*/, const float *init, size_t ldi, const int *restrict idx, const float *restrict val, const int *restrict rowptr, int skip,
+                        const float *restrict src /*(*,O)*/, int R, int O, int relu)
+{
+    int base = rowptr[0];
+    for (int r = 0; r < R; r++) {
+        float *o = out + (size_t)r * O;
+        const float *in = init + (size_t)r * ldi;
+        int k0 = rowptr[r] - base + skip, k1 = rowptr[r + 1] - base;
+        int j = 0;
+        for (; j + GB <= O; j += GB)
+            gather_strip(o + j, in + j, idx, val, k0, k1, src + j, (size_t)O);
+        if (j < O) {
+            float tail[GB];
+            int w = O - j;
+            memcpy(tail, in + j, (size_t)w * sizeof(float));
+            for (int k = k0; k < k1; k++)
+                axpy(tail, val[k], src + (size_t)idx[k] * O + j, w);
+            memcpy(o + j, tail, (size_t)w * sizeof(float));
+        }
         if (relu)
             relu_inplace(o, (size_t)O);
     }
 }
 
-/* dW[i,:] += x[b,i] d[b,:] over the recorded nonzeros only. */
-static void sparse_backward_w(float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, const int *restrict idx, const float *restrict val, const int *restrict rowptr, int B, int O)
+/* Length of the prefix every row's list starts with (same indices and values):
+ * in observation planes the walls, listed first and shared by every state and
+ * every view. 0 when B < 1. Compared with memcmp, so cheap when it holds. */
+static int common_prefix(const int *idx, const float *val, const int *rowptr, int B)
 {
+    if (B < 1)
+        return 0;
+    int base = rowptr[0];
+    int L = rowptr[1] - base;
+    for (int r = 1; r < B && L > 0; r++) {
+        int k0 = rowptr[r] - base, n = rowptr[r + 1] - rowptr[r];
+        L = n < L ? n : L;
+        if (memcmp(idx, idx + k0, (size_t)L * sizeof *idx) == 0 && memcmp(val, val + k0, (size_t)L * sizeof *val) == 0)
+            continue;
+        int l = 0;
+        while (l < L && idx[l] == idx[k0 + l] && memcmp(&val[l], &val[k0 + l], sizeof *val) == 0)
+            l++;
+        L = l;
+    }
+    return L;
+}
+
+/* First dense layer forward from the sparse rows in net->sidx/sval/srow:
+ * out[b,:] = bias + sum_k val[k] W[idx[k],:] in list order, the shared prefix
+ * (common_prefix) summed once for all rows; ReLU if relu. Each row's result
+ * does not depend on the other rows of the batch. */
+static void sparse_forward(Net *net, float *out /*(B,O)*/, const float *w /*(I,O)*/, const float *bias, int B, int O, int relu)
+{
+    int L = common_prefix(net->sidx, net->sval, net->srow, B);
+    net->lcp = L;
+    const float *init = bias;
+    if (L > 0) {
+        int rp[2] = {0, L};
+        gather_rows(net->pre, bias, 0, net->sidx, net->sval, rp, 0, w, 1, O, 0);
+        init = net->pre;
+    }
+    gather_rows(out, init, 0, net->sidx, net->sval, net->srow, L, w, B, O, relu);
+}
+
+/* dW[i,:] += x[b,i] d[b,:] over the first layer's recorded nonzeros: the
+ * shared prefix's rows get val * sum_b d[b,:] once, the rest row by row. */
+static void sparse_backward_w(Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int B, int O)
+{
+    const int base = net->srow[0], L = net->lcp;
+    const int *restrict idx = net->sidx, *restrict rowptr = net->srow;
+    const float *restrict val = net->sval;
+    if (L > 0) {
+        float *restrict sum = net->pre;
+        memset(sum, 0, (size_t)O * sizeof *sum);
+        for (int b = 0; b < B; b++)
+            axpy(sum, 1.0f, d + (size_t)b * O, O);
+        for (int k = 0; k < L; k++)
+            axpy(dw + (size_t)idx[k] * O, val[k], sum, O);
+    }
     for (int b = 0; b < B; b++) {
         const float *restrict dr = d + (size_t)b * O;
-        for (int k = rowptr[b]; k < rowptr[b + 1]; k++)
+        for (int k = rowptr[b] - base + L; k < rowptr[b + 1] - base; k++)
             axpy(dw + (size_t)idx[k] * O, val[k], dr, O);
     }
 }
 
-/* out (B,O) = x (B,I) W (I,O) + bias, ReLU if relu. */
+/* sum_i x[i] y[i] in VB partial sums. */
+static float dot(const float *restrict x, const float *restrict y, int n)
+{
+    float acc[VB] = {0};
+    int i = 0;
+    for (; i + VB <= n; i += VB)
+        for (int u = 0; u < VB; u++)
+            acc[u] += x[i + u] * y[i + u];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i] * y[i];
+    for (int u = 0; u < VB; u++)
+        s += acc[u];
+    return s;
+}
+
+/* out (B,O) = x (B,I) W (I,O) + bias, ReLU if relu. A one-output layer (the
+ * lambda network's) is B dot products: a GEMM with N = 1 costs more in
+ * packing than in arithmetic. */
 static void dense_forward(float *out /*(B,O)*/, const float *x /*(B,I)*/, const float *w /*(I,O)*/, const float *bias /*(O)*/, int B, int I, int O, int relu)
 {
+    if (O == 1) {
+        for (int b = 0; b < B; b++) {
+            float v = bias[0] + dot(x + (size_t)b * I, w, I);
+            out[b] = relu && v < 0.0f ? 0.0f : v;
+        }
+        return;
+    }
     for (int b = 0; b < B; b++)
         memcpy(out + (size_t)b * O, bias, (size_t)O * sizeof(float));
     gemm(0, 0, B, O, I, 1.0f, x, I, w, O, 1.0f, out, O);
@@ -529,6 +690,25 @@ static void conv_backward(float *dx /*(B,Ci,n,n) or NULL*/, float *dw /*(Co,Ci*9
     }
 }
 
+/* Every layer in order, given the dense input x (CNN) or, for an MLP, the
+ * first layer's sparse rows in net->sidx/sval/srow. */
+static const float *forward_layers(Net *net, const float *x, int B)
+{
+    for (int l = 0; l < net->nlayers; l++) {
+        Layer *L = &net->layer[l];
+        int relu = l < net->nlayers - 1;
+        const float *w = net->params + L->w_off, *bias = w + L->w_count;
+        if (L->conv)
+            conv_forward(L->act, L->cols, net->ybuf, x, w, bias, B, L->in, L->out, net->spec.n, relu);
+        else if (l == 0)
+            sparse_forward(net, L->act, w, bias, B, L->out, relu);
+        else
+            dense_forward(L->act, x, w, bias, B, L->in, L->out, relu);
+        x = L->act;
+    }
+    return net->layer[net->nlayers - 1].act;
+}
+
 /* Forward on B rows; the output (B, out) stays valid until the next forward. */
 const float *net_forward(Net *net, const float *in, int B)
 {
@@ -538,20 +718,28 @@ const float *net_forward(Net *net, const float *in, int B)
         return NULL;
     }
     net->B = B;
-    const float *x = in;
-    for (int l = 0; l < net->nlayers; l++) {
-        Layer *L = &net->layer[l];
-        int relu = l < net->nlayers - 1;
-        const float *w = net->params + L->w_off, *bias = w + L->w_count;
-        if (L->conv)
-            conv_forward(L->act, L->cols, net->ybuf, x, w, bias, B, L->in, L->out, net->spec.n, relu);
-        else if (l == 0)
-            sparse_forward(L->act, net->idx, net->val, net->rowptr, x, w, bias, B, L->in, L->out, relu);
-        else
-            dense_forward(L->act, x, w, bias, B, L->in, L->out, relu);
-        x = L->act;
+    if (net->spec.kind == NET_MLP) {
+        net_sparse_rows(in, B, net->in_dim, net->idx, net->val, net->rowptr);
+        net->sidx = net->idx;
+        net->sval = net->val;
+        net->srow = net->rowptr;
     }
-    return net->layer[net->nlayers - 1].act;
+    return forward_layers(net, in, B);
+}
+
+/* Forward of an MLP on sparse rows (not copied; see nn.h). */
+const float *net_forward_sparse(Net *net, const int *idx, const float *val, const int *rowptr, int B)
+{
+    assert(B >= 0);
+    if (net->spec.kind != NET_MLP || net_reserve(net, B < 1 ? 1 : B) != 0) {
+        net->B = 0;
+        return NULL;
+    }
+    net->B = B;
+    net->sidx = idx;
+    net->sval = val;
+    net->srow = rowptr;
+    return forward_layers(net, NULL, B);
 }
 
 /* Backward of the last forward: accumulates parameter gradients (if the net
@@ -580,12 +768,22 @@ void net_backward(Net *net, const float *dout, float *din)
                 bias_backward(db, g, B, L->out);
             if (dw) {
                 if (l == 0)
-                    sparse_backward_w(dw, g, net->idx, net->val, net->rowptr, B, L->out);
+                    sparse_backward_w(net, dw, g, B, L->out);
+                else if (L->out == 1) /* dW (I,1) += act^T g without a GEMM's packing */
+                    for (int b = 0; b < B; b++)
+                        axpy(dw, g[b], net->layer[l - 1].act + (size_t)b * L->in, L->in);
                 else
                     gemm(1, 0, L->in, L->out, B, 1.0f, net->layer[l - 1].act, L->in, g, L->out, 1.0f, dw, L->out);
             }
-            if (dx)
+            if (dx && L->out == 1) { /* dx = g w^T, an outer product */
+                for (int b = 0; b < B; b++) {
+                    float *restrict dr = dx + (size_t)b * L->in;
+                    memset(dr, 0, (size_t)L->in * sizeof(float));
+                    axpy(dr, g[b], w, L->in);
+                }
+            } else if (dx) {
                 gemm(0, 1, B, L->in, L->out, 1.0f, g, L->out, w, L->out, 0.0f, dx, L->in);
+            }
         }
         gown = dx;
     }

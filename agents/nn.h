@@ -59,6 +59,17 @@ void net_init(Net *net, Rng *rng);
  * skips zero inputs (exact; planes are mostly zero). Returns NULL only if the
  * workspace could not grow (out of memory). */
 const float *net_forward(Net *net, const float *in, int B);
+/* Forward pass of an MLP on B sparse rows: row b is zero except
+ * in[b, idx[k]] = val[k] for k in [rowptr[b] - rowptr[0], rowptr[b+1] - rowptr[0]),
+ * indices strictly ascending within a row. Bit-identical to net_forward on the
+ * dense rows (same summation order). The lists are not copied: they must stay
+ * unchanged until the net_backward of this forward (or the next forward).
+ * Returns NULL for a CNN or if the workspace could not grow. */
+const float *net_forward_sparse(Net *net, const int *idx, const float *val, const int *rowptr, int B);
+/* Lists the nonzeros of B dense rows of D floats in ascending index order, in
+ * the form net_forward_sparse takes (idx and val need room for B*D entries,
+ * rowptr for B+1, rowptr[0] = 0). Returns the number of nonzeros. */
+int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *rowptr);
 /* Backward pass of the last forward: dout (B, out). Accumulates (+=) into the
  * gradient buffer; writes d(loss)/d(in) into din (B, C*n*n) when din is
  * non-NULL. Cannot fail. */

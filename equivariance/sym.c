@@ -3,9 +3,14 @@
  *
  * Tuned for the DQN update: every view of a batch is produced with a cell
  * permutation precomputed at create time (index tables per element over all
- * C*n*n inputs: a scatter of the few nonzeros of a sparse 0/1 row, a gather for
- * a dense one), stacked as |G|*B rows and pushed through the base network
- * (and the lambda network) in ONE forward and ONE backward. The combine loops
+ * C*n*n inputs), stacked as |G|*B rows and pushed through the base network
+ * (and the lambda network) in ONE forward and ONE backward. With an MLP base
+ * the views are never written densely: each input row's nonzeros are listed
+ * once, each view's list is that list permuted (re-sorted ascending through a
+ * bitmap, so sums run in the dense path's order and results are bit-identical),
+ * and the base and lambda networks both read these lists
+ * (net_forward_sparse). A CNN base gets dense views: a scatter of the few
+ * nonzeros of a sparse row, a gather for a dense one. The combine loops
  * work on the mapped-back values v (B, |G|, A), kept for introspection. The
  * workspace grows only when a larger batch arrives; steady-state forward and
  * backward do not allocate. */
@@ -29,10 +34,19 @@ struct QModel {
     int *scatter;           /* (G, D): view i row[scatter[i*D + j]] = in[j] */
     int *nz_idx;            /* (D) nonzero positions of one input row */
     float *nz_val;          /* (D) their values */
+    int sparse;             /* 1: MLP base, views as sparse lists (no xs) */
+    uint64_t *bits;         /* ((D+63)/64) sparse: bitmap sorting one view row */
+    float *bitval;          /* (D) sparse: values by position for that row */
     int *aperm;             /* (G, A): aperm[i*A + a] = rho(elem[i])(a) */
     /* workspace, sized for cap rows of input */
     int cap;
-    float *xs;      /* (G*B, D) stacked views */
+    float *xs;      /* (G*B, D) stacked views (CNN base) */
+    int *bidx;      /* (B*D) sparse: nonzero indices of the input rows */
+    float *bval;    /* (B*D) their values */
+    int *brow;      /* (B+1) row starts */
+    int *sidx;      /* (G*B*D) sparse: nonzeros of the stacked views, by row */
+    float *sval;    /* (G*B*D) their values */
+    int *srow;      /* (G*B+1) row starts */
     float *v;       /* (B, G, A) mapped-back view values */
     float *w;       /* (B, G) normalised weights */
     float *q;       /* (B, A) Q_G */
@@ -205,9 +219,12 @@ QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, floa
         q->nz_idx = malloc((size_t)q->D * sizeof *q->nz_idx);
         q->nz_val = malloc((size_t)q->D * sizeof *q->nz_val);
         q->aperm = malloc((size_t)q->G * (size_t)q->A * sizeof *q->aperm);
+        q->sparse = base->kind == NET_MLP;
+        q->bits = calloc(((size_t)q->D + 63) / 64, sizeof *q->bits);
+        q->bitval = malloc((size_t)q->D * sizeof *q->bitval);
         int *perm = malloc((size_t)nn * sizeof *perm);
         int *inv = malloc((size_t)nn * sizeof *inv);
-        if (!q->aperm || !q->gather || !q->scatter || !q->nz_idx || !q->nz_val || !perm || !inv) {
+        if (!q->aperm || !q->gather || !q->scatter || !q->nz_idx || !q->nz_val || !q->bits || !q->bitval || !perm || !inv) {
             free(perm);
             free(inv);
             goto fail;
@@ -247,6 +264,14 @@ void qmodel_free(QModel *q)
     free(q->scatter);
     free(q->nz_idx);
     free(q->nz_val);
+    free(q->bits);
+    free(q->bitval);
+    free(q->bidx);
+    free(q->bval);
+    free(q->brow);
+    free(q->sidx);
+    free(q->sval);
+    free(q->srow);
     free(q->xs);
     free(q->v);
     free(q->w);
@@ -283,9 +308,16 @@ static int reserve(QModel *q, int B)
     if (B <= q->cap)
         return 0;
     size_t rows = (size_t)B, G = (size_t)q->G, A = (size_t)q->A, D = (size_t)q->D;
-    if (rows > SIZE_MAX / G / D / sizeof(float) || rows * G > (size_t)INT32_MAX)
+    if (rows > SIZE_MAX / G / D / sizeof(float) || rows * G * D > (size_t)INT32_MAX)
         return -1;
-    float *xs = malloc(G * rows * D * sizeof *xs);
+    size_t nx = q->sparse ? 1 : G * rows * D, nl = q->sparse ? G * rows * D : 1, nb = q->sparse ? rows * D : 1;
+    float *xs = malloc(nx * sizeof *xs);
+    int *bidx = malloc(nb * sizeof *bidx);
+    float *bval = malloc(nb * sizeof *bval);
+    int *brow = malloc((rows + 1) * sizeof *brow);
+    int *sidx = malloc(nl * sizeof *sidx);
+    float *sval = malloc(nl * sizeof *sval);
+    int *srow = malloc((G * rows + 1) * sizeof *srow);
     float *v = malloc(rows * G * A * sizeof *v);
     float *w = malloc(rows * G * sizeof *w);
     float *qq = malloc(rows * A * sizeof *qq);
@@ -294,19 +326,31 @@ static int reserve(QModel *q, int B)
     float *dz = malloc(G * rows * sizeof *dz);
     float *dw = malloc(G * rows * sizeof *dw);
     float *wsum = malloc(rows * sizeof *wsum);
-    if (!xs || !v || !w || !qq || !chosen || !dy || !dz || !dw || !wsum) {
-        free(dw);
-        free(wsum);
+    if (!xs || !bidx || !bval || !brow || !sidx || !sval || !srow || !v || !w || !qq || !chosen || !dy || !dz || !dw || !wsum) {
         free(xs);
+        free(bidx);
+        free(bval);
+        free(brow);
+        free(sidx);
+        free(sval);
+        free(srow);
         free(v);
         free(w);
         free(qq);
         free(chosen);
         free(dy);
         free(dz);
+        free(dw);
+        free(wsum);
         return -1;
     }
     free(q->xs);
+    free(q->bidx);
+    free(q->bval);
+    free(q->brow);
+    free(q->sidx);
+    free(q->sval);
+    free(q->srow);
     free(q->v);
     free(q->w);
     free(q->q);
@@ -315,15 +359,21 @@ static int reserve(QModel *q, int B)
     free(q->dz);
     free(q->dw);
     free(q->wsum);
-    q->dw = dw;
-    q->wsum = wsum;
     q->xs = xs;
+    q->bidx = bidx;
+    q->bval = bval;
+    q->brow = brow;
+    q->sidx = sidx;
+    q->sval = sval;
+    q->srow = srow;
     q->v = v;
     q->w = w;
     q->q = qq;
     q->chosen = chosen;
     q->dy = dy;
     q->dz = dz;
+    q->dw = dw;
+    q->wsum = wsum;
     q->cap = B;
     return 0;
 }
@@ -390,6 +440,122 @@ static void stack_views(QModel *q, const float *in, int B)
     }
 }
 
+/* Index of the lowest set bit of m != 0. */
+static int lowest_set(uint64_t m)
+{
+#if defined(__GNUC__)
+    return __builtin_ctzll(m);
+#else
+    int i = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* Sorts the n entries (idx, val) mapped by sc into out (ascending index)
+ * through the bitmap (left all zero); returns n. */
+static int permute_sorted_bitmap(QModel *q, const int *restrict idx, const float *restrict val, int n, const int *restrict sc, int *restrict oi, float *restrict ov)
+{
+    const int W = (q->D + 63) / 64;
+    uint64_t *restrict bits = q->bits;
+    float *restrict bv = q->bitval;
+    for (int k = 0; k < n; k++) {
+        int p = sc[idx[k]];
+        bits[p >> 6] |= (uint64_t)1 << (p & 63);
+        bv[p] = val[k];
+    }
+    int o = 0;
+    for (int w = 0; w < W; w++) {
+        uint64_t m = bits[w];
+        bits[w] = 0;
+        for (; m; m &= m - 1) {
+            int p = w * 64 + lowest_set(m);
+            oi[o] = p;
+            ov[o] = bv[p];
+            o++;
+        }
+    }
+    return o;
+}
+
+/* Entries every input row starts with (same index and value), e.g. walls. */
+static int rows_common_prefix(const int *idx, const float *val, const int *rowptr, int B)
+{
+    int L = B > 0 ? rowptr[1] : 0;
+    for (int b = 1; b < B && L > 0; b++) {
+        int k0 = rowptr[b], n = rowptr[b + 1] - k0;
+        L = n < L ? n : L;
+        int l = 0;
+        while (l < L && idx[l] == idx[k0 + l] && memcmp(&val[l], &val[k0 + l], sizeof *val) == 0)
+            l++;
+        L = l;
+    }
+    return L;
+}
+
+enum { SMALL_REST = 16 }; /* row remainders sorted by insertion */
+
+/* The G stacked views of in (B rows) as sparse lists for net_forward_sparse:
+ * the input rows' nonzeros are listed once; view i of row b (stacked row
+ * i*B + b) is that list with every index mapped by the element's scatter table
+ * and sorted ascending. Every view of row b has its nnz. The prefix all input
+ * rows share (walls) is mapped and sorted once per view; a row's few other
+ * entries are insertion-sorted and appended when they all map above it (the
+ * common case), otherwise the whole row is sorted through a bitmap. */
+static void stack_sparse_views(QModel *q, const float *in, int B)
+{
+    const int G = q->G, D = q->D;
+    const int nz = net_sparse_rows(in, B, D, q->bidx, q->bval, q->brow);
+    const int *restrict bidx = q->bidx, *restrict brow = q->brow;
+    const float *restrict bval = q->bval;
+    const int L = rows_common_prefix(bidx, bval, brow, B);
+    for (int i = 0; i < G; i++) {
+        int *restrict oi = q->sidx + (size_t)i * (size_t)nz;
+        float *restrict ov = q->sval + (size_t)i * (size_t)nz;
+        for (int b = 0; b < B; b++)
+            q->srow[i * B + b] = i * nz + brow[b];
+        if (q->sym.group.elem[i] == 0) {
+            memcpy(oi, bidx, (size_t)nz * sizeof *oi);
+            memcpy(ov, bval, (size_t)nz * sizeof *ov);
+            continue;
+        }
+        const int *restrict sc = q->scatter + (size_t)i * (size_t)D;
+        int *restrict pi = q->nz_idx; /* the mapped, sorted prefix */
+        float *restrict pv = q->nz_val;
+        permute_sorted_bitmap(q, bidx, bval, L, sc, pi, pv);
+        const int top = L > 0 ? pi[L - 1] : -1;
+        for (int b = 0; b < B; b++) {
+            int k0 = brow[b], n = brow[b + 1] - k0, r = n - L;
+            int *restrict ri = oi + k0;
+            float *restrict rv = ov + k0;
+            int fast = r <= SMALL_REST;
+            for (int k = 0; k < r && fast; k++)
+                fast = sc[bidx[k0 + L + k]] > top;
+            if (!fast) {
+                permute_sorted_bitmap(q, bidx + k0, bval + k0, n, sc, ri, rv);
+                continue;
+            }
+            memcpy(ri, pi, (size_t)L * sizeof *ri);
+            memcpy(rv, pv, (size_t)L * sizeof *rv);
+            for (int k = 0; k < r; k++) { /* insertion sort of the remainder */
+                int p = sc[bidx[k0 + L + k]];
+                float v = bval[k0 + L + k];
+                int j = L + k;
+                for (; j > L && ri[j - 1] > p; j--) {
+                    ri[j] = ri[j - 1];
+                    rv[j] = rv[j - 1];
+                }
+                ri[j] = p;
+                rv[j] = v;
+            }
+        }
+    }
+    q->srow[G * B] = G * nz;
+}
+
 const float *qmodel_forward(QModel *q, const float *in, int B)
 {
     if (q->sym.method == SYM_NONE) {
@@ -408,9 +574,12 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         return q->q;
     }
     const int G = q->G, A = q->A;
-    stack_views(q, in, B);
+    if (q->sparse)
+        stack_sparse_views(q, in, B);
+    else
+        stack_views(q, in, B);
     double t1 = now_seconds();
-    const float *y = net_forward(q->base, q->xs, G * B);
+    const float *y = q->sparse ? net_forward_sparse(q->base, q->sidx, q->sval, q->srow, G * B) : net_forward(q->base, q->xs, G * B);
     double t2 = now_seconds();
     q->t_base += t2 - t1;
     if (!y)
@@ -451,7 +620,7 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         }
         break;
     case SYM_LAMBDA: {
-        const float *z = net_forward(q->lam, q->xs, G * B);
+        const float *z = q->sparse ? net_forward_sparse(q->lam, q->sidx, q->sval, q->srow, G * B) : net_forward(q->lam, q->xs, G * B);
         if (!z)
             return NULL;
         for (int b = 0; b < B; b++) {

@@ -451,6 +451,150 @@ START_TEST(test_sparse_first_layer)
 }
 END_TEST
 
+/* ---------- sparse-input forward (net_forward_sparse) ---------- */
+
+/* Rows sharing a prefix of nonzeros (indices 0..9, like walls), then random
+ * non-binary entries; row 4 has only the prefix; with vary, row 5's third
+ * prefix value differs so the shared prefix is shorter. */
+static void prefix_rows(Rng *r, float *x, int B, int D, int vary)
+{
+    fill_input(r, x, (size_t)B * D, 0.8f, 0);
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < 10; i++)
+            x[(size_t)b * D + i] = 1.0f;
+        if (b == 4)
+            memset(x + (size_t)b * D + 10, 0, (size_t)(D - 10) * sizeof(float));
+    }
+    if (vary)
+        x[5 * (size_t)D + 3] = 2.0f;
+}
+
+START_TEST(test_sparse_input_path)
+{
+    enum { B = 9, SHIFT = 7 };
+    int widths[2][2] = {{70, 9}, {130, 6}}; /* a 64-wide strip + tail; two strips + tail */
+    for (int wi = 0; wi < 2; wi++)
+        for (int vary = 0; vary < 2; vary++) {
+            NetSpec s = mlp_spec(3, 5, 2, widths[wi], 4);
+            const int D = 75, A = 4;
+            size_t np = net_nparams(&s);
+            float *p = xalloc(np), *g1 = xalloc(np), *g2 = xalloc(np), *x = xalloc((size_t)B * D), *d = xalloc((size_t)B * A);
+            float *din1 = xalloc((size_t)B * D), *din2 = xalloc((size_t)B * D), *val = xalloc((size_t)B * D), *q1 = xalloc((size_t)B * A);
+            int *idx = calloc((size_t)B * D, sizeof *idx), rowptr[B + 1];
+            ck_assert_msg(idx != NULL, "calloc failed");
+            Rng rng;
+            rng_seed(&rng, 31 + (uint64_t)wi, (uint64_t)vary);
+            fill_uniform(&rng, p, np, -0.5f, 0.5f);
+            prefix_rows(&rng, x, B, D, vary);
+            fill_uniform(&rng, d, (size_t)B * A, -1, 1);
+            /* the lists: ascending indices, the dense rows' nonzeros exactly */
+            int nz = net_sparse_rows(x, B, D, idx, val, rowptr);
+            ck_assert_msg(rowptr[0] == 0 && rowptr[B] == nz, "rowptr[0] = %d, rowptr[B] = %d, nnz %d", rowptr[0], rowptr[B], nz);
+            for (int b = 0; b < B; b++) {
+                int k = rowptr[b];
+                for (int i = 0; i < D; i++)
+                    if (x[b * D + i] != 0.0f) {
+                        ck_assert_msg(k < rowptr[b + 1] && idx[k] == i && val[k] == x[b * D + i], "net_sparse_rows: row %d input %d missing or out of order", b, i);
+                        k++;
+                    }
+                ck_assert_msg(k == rowptr[b + 1], "net_sparse_rows: row %d lists %d entries, want %d", b, rowptr[b + 1] - rowptr[b], k - rowptr[b]);
+            }
+            Net *dense = net_create(&s, p, g1), *sparse = net_create(&s, p, g2);
+            const float *qd = net_forward(dense, x, B);
+            ck_assert_msg(qd != NULL, "dense forward failed");
+            memcpy(q1, qd, (size_t)B * A * sizeof(float));
+            for (int b = 0; b <= B; b++)
+                rowptr[b] += SHIFT; /* only differences of rowptr matter */
+            const float *qs = net_forward_sparse(sparse, idx, val, rowptr, B);
+            ck_assert_msg(qs != NULL, "sparse forward failed");
+            for (int i = 0; i < B * A; i++)
+                ck_assert_msg(qs[i] == q1[i], "widths %d vary %d: sparse q[%d] = %.9g, dense %.9g (must be bit-identical)", widths[wi][0], vary, i, qs[i], q1[i]);
+            /* a first layer's row does not depend on the rest of the batch (later
+             * layers are GEMMs, whose rounding may depend on the batch size) */
+            NetSpec lin = mlp_spec(3, 5, 0, NULL, widths[wi][0]);
+            Net *first = net_create(&lin, p, NULL);
+            int H0 = widths[wi][0];
+            float *hb = xalloc((size_t)B * H0);
+            memcpy(hb, net_forward(first, x, B), (size_t)B * H0 * sizeof(float));
+            for (int b = 0; b < B; b++) {
+                const float *o = net_forward(first, x + (size_t)b * D, 1);
+                for (int j = 0; j < H0; j++)
+                    ck_assert_msg(o[j] == hb[b * H0 + j], "row %d alone gives h[%d] = %.9g, batched %.9g", b, j, o[j], hb[b * H0 + j]);
+            }
+            free(hb);
+            net_free(first);
+            net_forward(dense, x, B);
+            for (size_t i = 0; i < np; i++)
+                g1[i] = g2[i] = 0.25f;
+            net_backward(dense, d, din1);
+            net_backward(sparse, d, din2);
+            ck_assert_msg(memcmp(g1, g2, np * sizeof(float)) == 0, "sparse and dense paths give different gradients");
+            ck_assert_msg(memcmp(din1, din2, (size_t)B * D * sizeof(float)) == 0, "sparse and dense paths give different din");
+            /* first-layer weight gradient against a double reference */
+            int H = widths[wi][0], H2 = widths[wi][1];
+            float *h1 = xalloc((size_t)B * H), *dh1 = xalloc((size_t)B * H);
+            const float *W1 = p, *b1 = p + (size_t)D * H, *W2 = b1 + H, *b2 = W2 + (size_t)H * H2, *W3 = b2 + H2;
+            for (int b = 0; b < B; b++) {
+                for (int j = 0; j < H; j++) {
+                    double acc = b1[j];
+                    for (int i = 0; i < D; i++)
+                        acc += (double)x[b * D + i] * W1[i * H + j];
+                    h1[b * H + j] = (float)acc;
+                }
+                double h2[130], dh2[130];
+                for (int j = 0; j < H2; j++) {
+                    double acc = b2[j];
+                    for (int i = 0; i < H; i++)
+                        acc += (h1[b * H + i] > 0 ? h1[b * H + i] : 0.0) * W2[i * H2 + j];
+                    h2[j] = acc;
+                }
+                for (int j = 0; j < H2; j++) {
+                    double acc = 0;
+                    for (int a = 0; a < A; a++)
+                        acc += (double)d[b * A + a] * W3[j * A + a];
+                    dh2[j] = h2[j] > 0 ? acc : 0.0;
+                }
+                for (int i = 0; i < H; i++) {
+                    double acc = 0;
+                    for (int j = 0; j < H2; j++)
+                        acc += dh2[j] * W2[i * H2 + j];
+                    dh1[b * H + i] = h1[b * H + i] > 0 ? (float)acc : 0.0f;
+                }
+            }
+            for (int i = 0; i < D; i++)
+                for (int j = 0; j < H; j++) {
+                    double acc = 0.25;
+                    for (int b = 0; b < B; b++)
+                        acc += (double)x[b * D + i] * dh1[b * H + j];
+                    ck_assert_msg(fabs(g2[i * H + j] - acc) <= 1e-4 * (1 + fabs(acc)), "dW1[%d,%d] = %g, reference %g", i, j, g2[i * H + j], acc);
+                }
+            free(dh1);
+            free(h1);
+            net_free(dense);
+            net_free(sparse);
+            free(idx);
+            free(q1);
+            free(val);
+            free(din2);
+            free(din1);
+            free(d);
+            free(x);
+            free(g2);
+            free(g1);
+            free(p);
+        }
+    int c1[1] = {2};
+    NetSpec c = cnn_spec(3, 5, 1, c1, 0, NULL, 4);
+    float *cp = xalloc(net_nparams(&c));
+    Net *cnn = net_create(&c, cp, NULL);
+    int ci[1] = {0}, cr[2] = {0, 1};
+    float cv[1] = {1.0f};
+    ck_assert_msg(net_forward_sparse(cnn, ci, cv, cr, 1) == NULL, "net_forward_sparse on a CNN must return NULL");
+    net_free(cnn);
+    free(cp);
+}
+END_TEST
+
 /* ---------- layer and network gradients ---------- */
 
 START_TEST(test_grad_layers)
@@ -464,6 +608,9 @@ START_TEST(test_grad_layers)
     grad_case(&conv, 3, 0, 0.3f, 103, "conv + flatten + dense");
     NetSpec deep = cnn_spec(2, 4, 2, c2, 1, h1, 3);
     grad_case(&deep, 2, 0, 0.3f, 104, "conv, conv, dense, dense");
+    int h70[1] = {70};
+    NetSpec one = mlp_spec(2, 3, 1, h70, 1); /* a lambda-like net: one output, no GEMM */
+    grad_case(&one, 5, 0, 0.5f, 105, "sparse 70-wide + one-output dense layer");
 }
 END_TEST
 
@@ -920,6 +1067,7 @@ static Suite *nn_suite(void)
     tc = tcase_create("forward");
     tcase_add_test(tc, test_forward_reference);
     tcase_add_test(tc, test_sparse_first_layer);
+    tcase_add_test(tc, test_sparse_input_path);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 30);
