@@ -49,10 +49,11 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libequigrid.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libequigrid.a $(TEST_LIBS) $(LDLIBS)
 
-# Runs every Check suite (tests/run prints one total line); the equigrid
-# binary is built too because some suites drive the command line.
-test: $(TESTS) equigrid
-	@BUILD=$(BUILD) sh tests/run $(TESTS)
+# Runs every Check suite (tests/run prints one total line). Suites that drive
+# the command line run $(BUILD)/equigrid, so `make sanitize` tests the
+# sanitized program without touching ./equigrid.
+test: $(TESTS) $(BUILD)/equigrid
+	@BUILD=$(BUILD) EQUIGRID_BIN=$(BUILD)/equigrid sh tests/run $(TESTS)
 
 # The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize:

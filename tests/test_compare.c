@@ -14,6 +14,15 @@
 #include "../configs/compare.h"
 #include "../render/plot.h"
 
+/* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
+ * build's own binary, so the sanitizer build tests its sanitized program),
+ * else ./equigrid. */
+static const char *bin(void)
+{
+    const char *b = getenv("EQUIGRID_BIN");
+    return b && *b ? b : "./equigrid";
+}
+
 static char tmpdir[256];
 
 /* LeakSanitizer hook (sanitized builds only; an unused function otherwise):
@@ -330,18 +339,18 @@ static int count_lines(const char *path)
 
 START_TEST(test_emit_collect_roundtrip)
 {
-    ck_assert_msg(access("./equigrid", X_OK) == 0, "./equigrid is built (make test builds it)");
+    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
     make_tmp();
     char path[1200], cmd[2048], jobs[600], out[600];
     spec_file(path, sizeof path, "tiny", tiny_spec);
     snprintf(jobs, sizeof jobs, "%s/jobs.txt", tmpdir);
-    snprintf(cmd, sizeof cmd, "./equigrid compare %s --emit-jobs %s --quiet", path, jobs);
+    snprintf(cmd, sizeof cmd, "%s compare %s --emit-jobs %s --quiet", bin(), path, jobs);
     ck_assert_msg(system(cmd) == 0, "emit-jobs: %s", cmd);
     ck_assert_msg(count_lines(jobs) == 4, "one line per run: %d", count_lines(jobs));
     snprintf(out, sizeof out, "%s/out/plain/seed-3", tmpdir);
     ck_assert_msg(access(out, F_OK) != 0, "--emit-jobs runs nothing");
     /* collect before anything ran: an error */
-    snprintf(cmd, sizeof cmd, "./equigrid compare %s --collect --quiet 2>/dev/null", path);
+    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet 2>/dev/null", bin(), path);
     ck_assert_msg(system(cmd) != 0, "collect with no finished run fails");
     /* run each line as a scheduler would */
     snprintf(cmd, sizeof cmd, "while IFS= read -r line; do sh -c \"$line\" || exit 1; done < %s", jobs);
@@ -349,7 +358,7 @@ START_TEST(test_emit_collect_roundtrip)
     snprintf(path, sizeof path, "%s/out/flip/seed-7/done", tmpdir);
     ck_assert_msg(access(path, F_OK) == 0, "done marker written by the job");
     snprintf(path, sizeof path, "%s/tiny.ini", tmpdir);
-    snprintf(cmd, sizeof cmd, "./equigrid compare %s --collect --quiet", path);
+    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet", bin(), path);
     ck_assert_msg(system(cmd) == 0, "collect");
     snprintf(path, sizeof path, "%s/out/summary.csv", tmpdir);
     ck_assert_msg(count_lines(path) == 3, "summary.csv: header + 2 variants");
@@ -360,7 +369,7 @@ START_TEST(test_emit_collect_roundtrip)
     fclose(f);
     /* a local rerun skips everything; the job lines are idempotent too */
     snprintf(path, sizeof path, "%s/tiny.ini", tmpdir);
-    snprintf(cmd, sizeof cmd, "./equigrid compare %s 2>&1 | grep -q '4 already finished, 0 ran'", path);
+    snprintf(cmd, sizeof cmd, "%s compare %s 2>&1 | grep -q '4 already finished, 0 ran'", bin(), path);
     ck_assert_msg(system(cmd) == 0, "rerun skips finished runs");
     /* the curves written by collect are PNGs of the stated size */
     snprintf(path, sizeof path, "%s/out/curves.png", tmpdir);

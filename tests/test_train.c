@@ -14,6 +14,15 @@
 #include "../agents/agent.h"
 #include "../agents/train.h"
 
+/* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
+ * build's own binary, so the sanitizer build tests its sanitized program),
+ * else ./equigrid. */
+static const char *bin(void)
+{
+    const char *b = getenv("EQUIGRID_BIN");
+    return b && *b ? b : "./equigrid";
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -327,37 +336,45 @@ static int sh(const char *cmd, char *out, size_t outlen)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* sh() of "BIN args". */
+static int shb(const char *args, char *out, size_t outlen)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s", bin(), args);
+    return sh(cmd, out, outlen);
+}
+
 START_TEST(command_line)
 {
     char out[8192], cmd[1024];
     char *d = tmpdir();
-    ck_assert_msg(access("./equigrid", X_OK) == 0, "./equigrid must be built (make test builds it)");
-    snprintf(cmd, sizeof cmd, "./equigrid train configs/goal-none.ini --out %s/run --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", d);
+    ck_assert_msg(access(bin(), X_OK) == 0, "%s must be built (make test builds it)", bin());
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
-    snprintf(cmd, sizeof cmd, "./equigrid eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", d);
+    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
     ck_assert_msg(strstr(out, "\"episodes\": 7") && strstr(out, "\"return\": {\"mean\":") && strstr(out, "\"success\""), "eval --json output: %s", out);
     FILE *m = fopen("/tmp/eqg-train-map5.txt", "w");
     fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
     fclose(m);
     /* a goal network reads a lava-free map; a map with lava is refused clearly */
-    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "\"q\": [") && strstr(out, "\"chosen\": "), "qvalues of a goal network on a map: %s", out);
     m = fopen("/tmp/eqg-train-lava5.txt", "w");
     fputs("#####\n#A..#\n#LL.#\n#..G#\n#####\n", m);
     fclose(m);
-    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-lava5.txt", d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-lava5.txt", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "has lava") && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
-    snprintf(cmd, sizeof cmd, "./equigrid train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=/tmp/eqg-train-map5.txt --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", d);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=/tmp/eqg-train-map5.txt --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
-    snprintf(cmd, sizeof cmd, "./equigrid qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
     ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
     /* bad input: one clear message and a non-zero exit */
-    ck_assert_msg(sh("./equigrid train configs/goal-none.ini --set train.lr=-1", out, sizeof out) != 0 && strstr(out, "lr"), "bad --set: %s", out);
-    ck_assert_msg(sh("./equigrid train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
-    ck_assert_msg(sh("./equigrid eval /nonexistent.safetensors", out, sizeof out) != 0 && strstr(out, "/nonexistent.safetensors"), "missing checkpoint: %s", out);
-    ck_assert_msg(sh("./equigrid config show configs/goal-lambda.ini", out, sizeof out) == 0 && strstr(out, "method = lambda") && strstr(out, "lambda_hidden = 64"), "config show: %s", out);
+    ck_assert_msg(shb("train configs/goal-none.ini --set train.lr=-1", out, sizeof out) != 0 && strstr(out, "lr"), "bad --set: %s", out);
+    ck_assert_msg(shb("train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
+    ck_assert_msg(shb("eval /nonexistent.safetensors", out, sizeof out) != 0 && strstr(out, "/nonexistent.safetensors"), "missing checkpoint: %s", out);
+    ck_assert_msg(shb("config show configs/goal-lambda.ini", out, sizeof out) == 0 && strstr(out, "method = lambda") && strstr(out, "lambda_hidden = 64"), "config show: %s", out);
     snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt /tmp/eqg-train-lava5.txt", d);
     ck_assert(system(cmd) == 0);
     free(d);
