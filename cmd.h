@@ -4,6 +4,8 @@
 #ifndef EQUIGRID_CMD_H
 #define EQUIGRID_CMD_H
 
+#include <stdio.h>
+
 int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -15,5 +17,19 @@ int cmd_play(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
+
+/* Options of the window commands (watch, play). */
+enum { WINDOW_MAX_SETS = 64 };
+typedef struct {
+    const char *target;                 /* checkpoint, config or env name */
+    const char *sets[WINDOW_MAX_SETS];  /* --set section.key=value */
+    int nsets;
+    const char *script;                 /* --script, else $EQUIGRID_SCRIPT, else NULL */
+    int W, H;                           /* --size, 0 = default */
+    long max_frames;                    /* --frames, 0 = no limit */
+} WindowArgs;
+/* Parses argv (argv[0] = the subcommand). Returns 0 to go on, 1 after
+ * printing --help, -1 after printing an error (exit status 2). */
+int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, void (*usage)(FILE *f));
 
 #endif

@@ -1,7 +1,6 @@
 /* cmd_play.c - `equigrid play`: a human plays an environment with the arrow
  * keys in a resizable SDL2 window, drawn like `equigrid watch` (no agent, so
  * no Q overlay). --script injects keys (one per frame) for tests under Xvfb. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,7 @@
 #include "render/render.h"
 #include "render/window.h"
 
-enum { MAX_SETS = 64, FRAME_MS = 15 };
+enum { FRAME_MS = 15 };
 
 static const char *const play_help[] = {
     "arrows  move",
@@ -36,45 +35,13 @@ static void play_usage(FILE *f)
 
 int cmd_play(int argc, char **argv)
 {
-    const char *spec = NULL, *sets[MAX_SETS], *script = getenv("EQUIGRID_SCRIPT");
-    int nsets = 0, W = 0, H = 0;
-    long max_frames = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            play_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--set") == 0 && has) {
-            if (nsets == MAX_SETS) {
-                fprintf(stderr, "equigrid play: more than %d --set options\n", MAX_SETS);
-                return 2;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (strcmp(a, "--script") == 0 && has) {
-            script = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && has) {
-            char *end;
-            errno = 0;
-            max_frames = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || max_frames < 1) {
-                fprintf(stderr, "equigrid play: --frames %s: expected a positive integer\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--size") == 0 && has) {
-            char x;
-            if (sscanf(argv[++i], "%d%c%d", &W, &x, &H) != 3 || x != 'x' || W < 16 || H < 16 || W > 8192 || H > 8192) {
-                fprintf(stderr, "equigrid play: --size %s: expected WxH with each side in 16..8192\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' || spec) {
-            fprintf(stderr, "equigrid play: unexpected argument '%s'\n", a);
-            play_usage(stderr);
-            return 2;
-        } else {
-            spec = a;
-        }
-    }
+    WindowArgs wa;
+    int parsed = window_args_parse(&wa, argc, argv, "play", play_usage);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    const char *spec = wa.target, *script = wa.script;
+    int W = wa.W, H = wa.H;
+    long max_frames = wa.max_frames;
     if (!spec) {
         fprintf(stderr, "equigrid play: give an environment (goal, fourrooms, lava, maze, map) or a config\n");
         play_usage(stderr);
@@ -91,7 +58,7 @@ int cmd_play(int argc, char **argv)
         fprintf(stderr, "equigrid play: out of memory\n");
         return 1;
     }
-    if (render_subject_env(s, spec, sets, nsets, err, sizeof err) != 0) {
+    if (render_subject_env(s, spec, wa.sets, wa.nsets, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid play: %s\n", err);
         free(s);
         return 1;

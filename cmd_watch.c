@@ -3,7 +3,6 @@
  * its symmetrizer. Keys pause, single-step, change speed, start a new
  * episode, apply a group element to the state, toggle overlays and help.
  * --script injects keys (one per frame) so tests can drive it under Xvfb. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include "render/render.h"
 #include "render/window.h"
 
-enum { MAX_SETS = 64, FRAME_MS = 15 };
+enum { FRAME_MS = 15 };
 
 static const char *const watch_help[] = {
     "space   pause / resume",
@@ -90,45 +89,13 @@ static int watch_step(Watch *w)
 
 int cmd_watch(int argc, char **argv)
 {
-    const char *path = NULL, *sets[MAX_SETS], *script = getenv("EQUIGRID_SCRIPT");
-    int nsets = 0, W = 0, H = 0;
-    long max_frames = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            watch_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--set") == 0 && has) {
-            if (nsets == MAX_SETS) {
-                fprintf(stderr, "equigrid watch: more than %d --set options\n", MAX_SETS);
-                return 2;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (strcmp(a, "--script") == 0 && has) {
-            script = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && has) {
-            char *end;
-            errno = 0;
-            max_frames = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || max_frames < 1) {
-                fprintf(stderr, "equigrid watch: --frames %s: expected a positive integer\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--size") == 0 && has) {
-            char x;
-            if (sscanf(argv[++i], "%d%c%d", &W, &x, &H) != 3 || x != 'x' || W < 16 || H < 16 || W > 8192 || H > 8192) {
-                fprintf(stderr, "equigrid watch: --size %s: expected WxH with each side in 16..8192\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' || path) {
-            fprintf(stderr, "equigrid watch: unexpected argument '%s'\n", a);
-            watch_usage(stderr);
-            return 2;
-        } else {
-            path = a;
-        }
-    }
+    WindowArgs wa;
+    int parsed = window_args_parse(&wa, argc, argv, "watch", watch_usage);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    const char *path = wa.target, *script = wa.script;
+    int W = wa.W, H = wa.H;
+    long max_frames = wa.max_frames;
     if (!path) {
         fprintf(stderr, "equigrid watch: give a checkpoint\n");
         watch_usage(stderr);
@@ -145,7 +112,7 @@ int cmd_watch(int argc, char **argv)
         fprintf(stderr, "equigrid watch: out of memory\n");
         return 1;
     }
-    if (render_subject_open(&w->s, path, sets, nsets, err, sizeof err) != 0) {
+    if (render_subject_open(&w->s, path, wa.sets, wa.nsets, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid watch: %s\n", err);
         free(w);
         return 1;

@@ -1,0 +1,51 @@
+/* cmd_window.c - the command-line options shared by the window commands
+ * (`watch`, `play`): one target, --set, --size, --script, --frames. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, void (*usage)(FILE *f))
+{
+    memset(wa, 0, sizeof *wa);
+    wa->script = getenv("EQUIGRID_SCRIPT");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(a, "--set") == 0 && has) {
+            if (wa->nsets == WINDOW_MAX_SETS) {
+                fprintf(stderr, "equigrid %s: more than %d --set options\n", cmd, WINDOW_MAX_SETS);
+                return -1;
+            }
+            wa->sets[wa->nsets++] = argv[++i];
+        } else if (strcmp(a, "--script") == 0 && has) {
+            wa->script = argv[++i];
+        } else if (strcmp(a, "--frames") == 0 && has) {
+            char *end;
+            errno = 0;
+            wa->max_frames = strtol(argv[++i], &end, 10);
+            if (errno || *end || end == argv[i] || wa->max_frames < 1) {
+                fprintf(stderr, "equigrid %s: --frames %s: expected a positive integer\n", cmd, argv[i]);
+                return -1;
+            }
+        } else if (strcmp(a, "--size") == 0 && has) {
+            char x;
+            if (sscanf(argv[++i], "%d%c%d", &wa->W, &x, &wa->H) != 3 || x != 'x' || wa->W < 16 || wa->H < 16 || wa->W > 8192 || wa->H > 8192) {
+                fprintf(stderr, "equigrid %s: --size %s: expected WxH with each side in 16..8192\n", cmd, argv[i]);
+                return -1;
+            }
+        } else if (a[0] == '-' || wa->target) {
+            fprintf(stderr, "equigrid %s: unexpected argument '%s'\n", cmd, a);
+            usage(stderr);
+            return -1;
+        } else {
+            wa->target = a;
+        }
+    }
+    return 0;
+}
