@@ -261,23 +261,13 @@ typedef struct {
     TransferEnv envs[TR_MAX_ENVS];
 } TransferSpec;
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static int split_list(const char *val, char out[][32], int *n)
 {
     char buf[CFG_STR];
     snprintf(buf, sizeof buf, "%s", val);
     *n = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        char *t = trim(tok);
+        char *t = compare_trim(tok);
         if (!*t || *n >= TR_MAX_LIST || strlen(t) >= 32)
             return -1;
         snprintf(out[(*n)++], 32, "%s", t);
@@ -313,24 +303,19 @@ static int transfer_load(TransferSpec *t, const char *path)
     static const char *const tkeys = "name, seeds, out, jobs, methods, groups, lambda_steps, finetune_steps, set, lambda_set, finetune_set, scratch_set";
     while (fgets(line, sizeof line, f)) {
         lineno++;
-        for (char *c = line; *c; c++)
-            if (*c == ';' && (c == line || isspace((unsigned char)c[-1]))) {
-                *c = '\0';
-                break;
-            }
-        char *s = trim(line);
-        if (!*s || *s == '#')
+        char *s = compare_clean_line(line);
+        if (!*s)
             continue;
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (close)
                 *close = '\0';
-            char *nm = trim(s + 1);
+            char *nm = compare_trim(s + 1);
             if (strcmp(nm, "transfer") == 0) {
                 snprintf(sec, sizeof sec, "transfer");
             } else if (strncmp(nm, "env ", 4) == 0 && t->nenvs < TR_MAX_ENVS) {
                 env = &t->envs[t->nenvs++];
-                snprintf(env->name, sizeof env->name, "%s", trim(nm + 4));
+                snprintf(env->name, sizeof env->name, "%s", compare_trim(nm + 4));
                 env->line = lineno;
                 for (int i = 0; i < t->nenvs - 1; i++)
                     if (strcmp(t->envs[i].name, env->name) == 0) {
@@ -353,7 +338,7 @@ static int transfer_load(TransferSpec *t, const char *path)
             return -1;
         }
         *eq = '\0';
-        char *key = trim(s), *val = trim(eq + 1);
+        char *key = compare_trim(s), *val = compare_trim(eq + 1);
         int bad = 0;
         if (strcmp(sec, "transfer") == 0) {
             char *end;
@@ -467,8 +452,8 @@ static CompareSpec *transfer_stage(const TransferSpec *t, int stage, char *err, 
         int n = 0;
         for (char *tok = strtok(tmp, ","); tok && n < CMP_MAX_SEEDS; tok = strtok(NULL, ",")) {
             char *end;
-            unsigned long long x = strtoull(trim(tok), &end, 10);
-            if (*end || !*trim(tok)) {
+            unsigned long long x = strtoull(compare_trim(tok), &end, 10);
+            if (*end || !*compare_trim(tok)) {
                 snprintf(err, errlen, "%s: seeds = %s: expected a comma-separated list of integers", t->path, t->seeds);
                 free(save);
                 compare_spec_free(s);

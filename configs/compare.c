@@ -160,7 +160,19 @@ static void did_you_mean(char *out, size_t outlen, const char *typed, const char
         out[0] = '\0';
 }
 
-static char *trim(char *s)
+char *compare_clean_line(char *line)
+{
+    /* comments: a line starting with ';' or '#', or " ;" inside a line */
+    for (char *c = line; *c; c++)
+        if (*c == ';' && (c == line || isspace((unsigned char)c[-1]))) {
+            *c = '\0';
+            break;
+        }
+    char *t = compare_trim(line);
+    return *t == '#' ? t + strlen(t) : t;
+}
+
+char *compare_trim(char *s)
 {
     while (isspace((unsigned char)*s))
         s++;
@@ -241,23 +253,17 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
             fmt(err, errlen, "%s:%d: line too long; allowed: at most %d characters", path, lineno, (int)sizeof line - 2);
             goto fail;
         }
-        /* comments: a line starting with ';' or '#', or " ;" inside a line */
-        for (char *c = line; *c; c++)
-            if (*c == ';' && (c == line || isspace((unsigned char)c[-1]))) {
-                *c = '\0';
-                break;
-            }
-        char *t = trim(line);
-        if (!*t || *t == '#')
+        char *t = compare_clean_line(line);
+        if (!*t)
             continue;
         if (*t == '[') {
             char *close = strchr(t, ']');
-            if (!close || trim(close + 1)[0]) {
+            if (!close || compare_trim(close + 1)[0]) {
                 fmt(err, errlen, "%s:%d: %s: malformed section header; allowed: [compare] or [variant NAME]", path, lineno, t);
                 goto fail;
             }
             *close = '\0';
-            char *name = trim(t + 1);
+            char *name = compare_trim(t + 1);
             if (strcmp(name, "compare") == 0) {
                 if (have_compare) {
                     fmt(err, errlen, "%s:%d: [compare] appears twice; allowed: one [compare] section", path, lineno);
@@ -267,7 +273,7 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
                 v = NULL;
                 snprintf(sec, sizeof sec, "compare");
             } else if (strncmp(name, "variant", 7) == 0 && isspace((unsigned char)name[7])) {
-                char *vn = trim(name + 8);
+                char *vn = compare_trim(name + 8);
                 v = compare_spec_add_variant(s, vn, "", lineno, err, errlen);
                 if (!v)
                     goto fail;
@@ -287,7 +293,7 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
             goto fail;
         }
         *eq = '\0';
-        char *key = trim(t), *val = trim(eq + 1);
+        char *key = compare_trim(t), *val = compare_trim(eq + 1);
         if (!sec[0]) {
             fmt(err, errlen, "%s:%d: %s = %s: key outside a section; allowed: keys inside [compare] or [variant NAME]", path, lineno, key, val);
             goto fail;

@@ -176,4 +176,10 @@ int compare_write_summary(const CompareSummary *sum, const char *out, char *err,
 /* Atomically replaces path with text. */
 int compare_write_file(const char *path, const char *text, char *err, size_t errlen);
 
+/* Trims blanks at both ends in place; returns the first non-blank char. */
+char *compare_trim(char *s);
+/* Strips an INI comment (a line starting with ';' or '#', or " ;" inside a
+ * line) and blanks; returns the content, "" for a blank or comment line. */
+char *compare_clean_line(char *line);
+
 #endif

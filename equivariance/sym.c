@@ -73,40 +73,37 @@ const char *sym_method_name(SymMethod m)
     return "?";
 }
 
-int sym_method_parse(const char *s)
+/* Index of s in names[0..n), or -1. */
+static int name_index(const char *s, const char *const *names, int n)
 {
-    static const char *const n[] = {"none", "equitune", "equizero", "lambda"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, n[i]) == 0)
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
 }
 
+int sym_method_parse(const char *s)
+{
+    static const char *const n[] = {"none", "equitune", "equizero", "lambda"}; /* SymMethod order */
+    return name_index(s, n, 4);
+}
+
 int sym_proxy_parse(const char *s)
 {
-    if (strcmp(s, "maxq") == 0)
-        return PROXY_MAXQ;
-    if (strcmp(s, "entropy") == 0)
-        return PROXY_ENTROPY;
-    return -1;
+    static const char *const n[] = {"maxq", "entropy"}; /* SymProxy order */
+    return name_index(s, n, 2);
 }
 
 int sym_grad_parse(const char *s)
 {
-    if (strcmp(s, "ste") == 0)
-        return GRAD_STE;
-    if (strcmp(s, "selected") == 0)
-        return GRAD_SELECTED;
-    return -1;
+    static const char *const n[] = {"ste", "selected"}; /* SymGrad order */
+    return name_index(s, n, 2);
 }
 
 int sym_lnorm_parse(const char *s)
 {
-    if (strcmp(s, "softplus") == 0)
-        return LNORM_SOFTPLUS;
-    if (strcmp(s, "softmax") == 0)
-        return LNORM_SOFTMAX;
-    return -1;
+    static const char *const n[] = {"softplus", "softmax"}; /* LambdaNorm order */
+    return name_index(s, n, 2);
 }
 
 /* 1 if g is a subgroup of D4 in the form group.h promises. */
