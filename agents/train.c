@@ -112,6 +112,8 @@ done:
     return rc;
 }
 
+enum { COUNTERS = 8, RECENT = 100 };
+
 /* Everything a training run holds. */
 typedef struct {
     Config cfg;
@@ -129,11 +131,12 @@ typedef struct {
     int *b_act;
     long step, episodes, iter, next_eval, next_ckpt, next_target;
     long eval_rows; /* rows of eval.csv made on schedule (a resumed run keeps exactly these) */
+    float recent_ret[RECENT], recent_success[RECENT]; /* the last RECENT training episodes, for the progress bar */
+    long nrecent;
     char path_metrics[1024], path_eval[1024], path_ckpt[1024], path_config[1024];
     FILE *metrics, *evalf;
 } Run;
 
-enum { COUNTERS = 8 };
 
 static float epsilon_at(const Config *c, long step)
 {
@@ -393,8 +396,17 @@ static void progress(const Run *r, double t0, long step0, FILE *f)
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    const Env *e = &r->venv.envs[0];
-    fprintf(f, "\r[%s] %ld/%ld  ETA %d:%02d  ret %.2f  success %.0f  %.0f steps/s   ", bar, r->step, total, (int)(eta / 60), (int)eta % 60, e->last.ret, e->last.success, sps);
+    long n = r->nrecent < RECENT ? r->nrecent : RECENT;
+    double ret = 0.0, success = 0.0;
+    for (long i = 0; i < n; i++) {
+        ret += r->recent_ret[i];
+        success += r->recent_success[i];
+    }
+    if (n > 0) {
+        ret /= (double)n;
+        success /= (double)n;
+    }
+    fprintf(f, "\r[%s] %ld/%ld  ETA %d:%02d  last %ld episodes: return %.2f, success %3.0f %%  %.0f steps/s ", bar, r->step, total, (int)(eta / 60), (int)eta % 60, n, ret, 100.0 * success, sps);
     fflush(f);
 }
 
@@ -529,6 +541,9 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
                 const EpisodeStats *s = &r->venv.envs[e].last;
                 double el = now() - t0;
                 r->episodes++;
+                r->recent_ret[r->nrecent % RECENT] = s->ret;
+                r->recent_success[r->nrecent % RECENT] = s->success;
+                r->nrecent++;
                 fprintf(r->metrics, "%ld,%ld,%.4f,%d,%d,%.4f,%.6f,%.6f,%.0f\n", r->step + e + 1, r->episodes, s->ret, (int)s->length, (int)s->success, eps, r->agent->last_loss, r->agent->last_q, el > 0 ? (double)(r->step + e + 1 - step0) / el : 0.0);
             }
         }
