@@ -21,6 +21,7 @@ static const char *const watch_help[] = {
     "r       new episode",
     "0-7     apply that D4 element to the state",
     "a / v   Q arrows / views on or off",
+    "s       save a screenshot (watch-NNN.png)",
     "h       this help",
     "q, Esc  quit",
 };
@@ -153,6 +154,7 @@ int cmd_watch(int argc, char **argv)
     Uint32 next_step = SDL_GetTicks() + 1000u / (Uint32)fps;
     long frames = 0;
     char last_op[64] = "";
+    int shots = 0;
     while (rc == 0 && !quit) {
         render_script_step(&sc);
         int single = 0;
@@ -190,6 +192,13 @@ int cmd_watch(int argc, char **argv)
                     show_q = !show_q;
                 } else if (k == SDLK_v) {
                     show_views = !show_views;
+                } else if (k == SDLK_s) {
+                    char shot[64], e2[512];
+                    snprintf(shot, sizeof shot, "watch-%03d.png", ++shots);
+                    if (render_window_save(win, shot, e2, sizeof e2) == 0)
+                        fprintf(stderr, "equigrid watch: saved %s\n", shot);
+                    else
+                        fprintf(stderr, "equigrid watch: screenshot failed: %s\n", e2);
                 }
             }
         }

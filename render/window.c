@@ -89,6 +89,16 @@ int render_window_show(RenderWindow *rw, Render *r, const RenderFrame *f, char *
     return 0;
 }
 
+int render_window_save(RenderWindow *rw, const char *path, char *err, size_t errlen)
+{
+    SDL_Surface *dst = SDL_GetWindowSurface(rw->win);
+    if (!dst) {
+        snprintf(err, errlen, "window surface lost: %s", SDL_GetError());
+        return -1;
+    }
+    return render_png_save(rw->canvas ? rw->canvas : dst, path, err, errlen);
+}
+
 static const struct {
     const char *name;
     SDL_Keycode key;

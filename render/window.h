@@ -23,6 +23,10 @@ void render_window_free(RenderWindow *win);
  * shows it. Returns 0 or -1 with a message. */
 int render_window_show(RenderWindow *win, Render *r, const RenderFrame *f, char *err, size_t errlen);
 
+/* Saves what the window shows now (the last frame drawn) as a PNG. Returns
+ * 0 or -1 with a message. */
+int render_window_save(RenderWindow *win, const char *path, char *err, size_t errlen);
+
 enum { RENDER_SCRIPT_MAX = 256 };
 
 /* Key presses to inject, one per frame. */

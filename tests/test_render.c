@@ -759,7 +759,7 @@ START_TEST(test_window_xvfb)
     fclose(f);
     snprintf(cmd, sizeof cmd,
              "'%s' play goal --set env.size=7 --script wait,h,right,h,3,left,up,plus,minus,wait,q --frames 30 && "
-             "'%s' watch '%s' --script space,right,h,wait,right,5,a,v,h,r,q --frames 40 && "
+             "'%s' watch '%s' --script space,right,h,wait,right,5,a,v,h,s,r,q --frames 40 && "
              "'%s' watch '%s' --frames 12",
              binary(), binary(), cfg, binary(), cfg);
     char *argv[] = {"xvfb-run", "-a", "sh", "-c", cmd, NULL};
@@ -771,6 +771,12 @@ START_TEST(test_window_xvfb)
     ck_assert_msg(strstr(log, "equigrid watch: quit by key after 2 steps in 2 episodes"),
                   "watch (paused, two single steps, r) did not report 2 steps in 2 episodes; output:\n%s", log);
     ck_assert_msg(strstr(log, "equigrid watch: --frames reached"), "watch --frames 12 did not stop by frame count:\n%s", log);
+    /* 's' saved what the window showed, in the working directory */
+    ck_assert_msg(strstr(log, "equigrid watch: saved watch-001.png"), "watch did not report its screenshot:\n%s", log);
+    SDL_Surface *shot = IMG_Load("watch-001.png");
+    ck_assert_msg(shot != NULL && shot->w >= 16 && shot->h >= 16, "watch-001.png is not a readable PNG: %s", IMG_GetError());
+    SDL_FreeSurface(shot);
+    remove("watch-001.png");
     remove(out);
     remove(cfg);
 }
