@@ -55,9 +55,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libequigrid.a
 test: $(TESTS) $(BUILD)/equigrid
 	@BUILD=$(BUILD) EQUIGRID_BIN=$(BUILD)/equigrid sh tests/run $(TESTS)
 
-# The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer;
+# tests/lsan.supp names the system libraries whose lifetime caches LSan reports.
 sanitize:
-	$(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 bench: equigrid
 	OPENBLAS_NUM_THREADS=1 ./equigrid bench all
