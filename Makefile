@@ -26,6 +26,8 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
             libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core
 
 .PHONY: all test sanitize bench deps clean help
+# keep test objects: they are intermediate files of a pattern chain
+.SECONDARY:
 all: equigrid
 
 equigrid: $(BUILD)/equigrid
