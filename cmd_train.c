@@ -137,7 +137,9 @@ int cmd_train(int argc, char **argv)
     TrainOptions opt = {.out_dir = out, .resume = resume, .progress = !quiet && isatty(2), .stop = &stop_requested, .log = stderr};
     TrainResult res;
     char err[1024];
-    if (!quiet)
+    if (!quiet && strcmp(cfg.symmetry.method, "none") == 0)
+        fprintf(stderr, "equigrid train: %s (%s, plain DQN) -> %s%s\n", cfg.run.name, cfg.env.name, out, resume ? " (resuming)" : "");
+    else if (!quiet)
         fprintf(stderr, "equigrid train: %s (%s, %s over %s) -> %s%s\n", cfg.run.name, cfg.env.name, cfg.symmetry.method, cfg.symmetry.group, out, resume ? " (resuming)" : "");
     if (cfg.network.init[0] && !quiet)
         fprintf(stderr, "equigrid train: base network initialised from %s\n", cfg.network.init);
