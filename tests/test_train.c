@@ -339,7 +339,8 @@ static int sh(const char *cmd, char *out, size_t outlen)
 /* sh() of "BIN args". */
 static int shb(const char *args, char *out, size_t outlen)
 {
-    char cmd[1024];
+    char cmd[1536];
+    ck_assert_msg(strlen(bin()) + strlen(args) + 2 < sizeof cmd, "command too long: %s", args);
     snprintf(cmd, sizeof cmd, "%s %s", bin(), args);
     return sh(cmd, out, outlen);
 }
@@ -370,6 +371,14 @@ START_TEST(command_line)
     snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
     ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
+    /* show: every kind and a map file, with the legend; config errors */
+    const char *kinds[] = {"goal", "fourrooms", "lava", "maze", "envs/maps/lava_bridge.txt"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        snprintf(cmd, sizeof cmd, "show %s --orient 5", kinds[i]);
+        ck_assert_msg(shb(cmd, out, sizeof out) == 0 && strstr(out, "legend: # wall") && strstr(out, "orientation m.r90"), "show %s: %s", kinds[i], out);
+    }
+    ck_assert_msg(shb("show goal --set env.size=2", out, sizeof out) == 2 && strstr(out, "env.size=2") && strstr(out, "allowed"), "show bad size: %s", out);
+    ck_assert_msg(shb("show nosuch", out, sizeof out) == 2 && strstr(out, "not a kind"), "show unknown env: %s", out);
     /* bad input: one clear message and a non-zero exit */
     ck_assert_msg(shb("train configs/goal-none.ini --set train.lr=-1", out, sizeof out) != 0 && strstr(out, "lr"), "bad --set: %s", out);
     ck_assert_msg(shb("train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
