@@ -301,7 +301,8 @@ float agent_update(Agent *a, const float *obs, const int *action, const float *r
         for (int b = 0; b < B; b++)
             a->action[b] = argmax(qo + (size_t)b * A, A);
     }
-    const float *qt = qmodel_forward(a->target, next_obs, B);
+    /* with Double DQN the online network just stacked the views of next_obs */
+    const float *qt = a->cfg.agent.double_dqn ? qmodel_forward_views(a->target, a->online, next_obs, B) : qmodel_forward(a->target, next_obs, B);
     for (int b = 0; b < B; b++) {
         const float *row = qt + (size_t)b * A;
         float next = a->cfg.agent.double_dqn ? row[a->action[b]] : row[argmax(row, A)];

@@ -553,30 +553,13 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
     q->srow[G * B] = G * nz;
 }
 
-const float *qmodel_forward(QModel *q, const float *in, int B)
+/* The forward pass from stacked views (sparse lists, or dense rows xs for a
+ * CNN base), which may belong to another model over the same input. */
+static const float *forward_views(QModel *q, const int *sidx, const float *sval, const int *srow, const float *xs, int B)
 {
-    if (q->sym.method == SYM_NONE) {
-        double t0 = now_seconds();
-        const float *y = net_forward(q->base, in, B);
-        q->t_base += now_seconds() - t0;
-        q->none_out = y;
-        q->last_B = B;
-        return y;
-    }
-    double t0 = now_seconds();
-    if (reserve(q, B < 1 ? 1 : B) != 0)
-        return NULL;
-    if (B < 1) {
-        q->last_B = 0;
-        return q->q;
-    }
     const int G = q->G, A = q->A;
-    if (q->sparse)
-        stack_sparse_views(q, in, B);
-    else
-        stack_views(q, in, B);
     double t1 = now_seconds();
-    const float *y = q->sparse ? net_forward_sparse(q->base, q->sidx, q->sval, q->srow, G * B) : net_forward(q->base, q->xs, G * B);
+    const float *y = q->sparse ? net_forward_sparse(q->base, sidx, sval, srow, G * B) : net_forward(q->base, xs, G * B);
     double t2 = now_seconds();
     q->t_base += t2 - t1;
     if (!y)
@@ -617,7 +600,7 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         }
         break;
     case SYM_LAMBDA: {
-        const float *z = q->sparse ? net_forward_sparse(q->lam, q->sidx, q->sval, q->srow, G * B) : net_forward(q->lam, q->xs, G * B);
+        const float *z = q->sparse ? net_forward_sparse(q->lam, sidx, sval, srow, G * B) : net_forward(q->lam, xs, G * B);
         if (!z)
             return NULL;
         for (int b = 0; b < B; b++) {
@@ -662,8 +645,45 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         }
     }
     q->last_B = B;
-    q->t_sym += now_seconds() - t2 + (t1 - t0);
+    q->t_sym += now_seconds() - t2;
     return q->q;
+}
+
+const float *qmodel_forward(QModel *q, const float *in, int B)
+{
+    if (q->sym.method == SYM_NONE) {
+        double t0 = now_seconds();
+        const float *y = net_forward(q->base, in, B);
+        q->t_base += now_seconds() - t0;
+        q->none_out = y;
+        q->last_B = B;
+        return y;
+    }
+    double t0 = now_seconds();
+    if (reserve(q, B < 1 ? 1 : B) != 0)
+        return NULL;
+    if (B < 1) {
+        q->last_B = 0;
+        return q->q;
+    }
+    if (q->sparse)
+        stack_sparse_views(q, in, B);
+    else
+        stack_views(q, in, B);
+    double t1 = now_seconds();
+    q->t_sym += t1 - t0;
+    return forward_views(q, q->sidx, q->sval, q->srow, q->xs, B);
+}
+
+const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in, int B)
+{
+    int same = q->sym.method != SYM_NONE && from->sym.method != SYM_NONE && from->last_B == B && B >= 1 && from->G == q->G && from->D == q->D &&
+               from->sparse == q->sparse && memcmp(from->sym.group.elem, q->sym.group.elem, (size_t)q->G * sizeof(int)) == 0;
+    if (!same)
+        return qmodel_forward(q, in, B);
+    if (reserve(q, B) != 0)
+        return NULL;
+    return forward_views(q, from->sidx, from->sval, from->srow, from->xs, B);
 }
 
 void qmodel_backward(QModel *q, const float *dout, int train_base)

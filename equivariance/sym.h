@@ -65,6 +65,14 @@ const SymSpec *qmodel_sym(const QModel *q);
 /* Forward on B inputs in (B, C*n*n) float planes. Returns Q_G (B, A), valid
  * until the next forward. NULL only when out of memory. */
 const float *qmodel_forward(QModel *q, const float *in, int B);
+/* Same as qmodel_forward(q, in, B), but reusing the stacked views that
+ * `from` built in its last forward, which must have been on this very input
+ * (e.g. the target network after the online network on the same next
+ * states): the transforms are done once for both. Falls back to a plain
+ * forward when the views cannot be shared (method none, other group, other
+ * batch size). The result is bit-identical to qmodel_forward's. If q is
+ * trained, `from` must not run another forward before q's backward. */
+const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in, int B);
 /* Backward of the last forward, dout (B, A). Accumulates gradients of the
  * lambda network always (method lambda), and of the base network when
  * train_base (with train_base = 0 the base gradients are left untouched,

@@ -408,6 +408,11 @@ START_TEST(test_equivariance)
                     const float *qt = qmodel_forward(t.q, x, B);
                     for (int k = 0; k < B * A; k++)
                         ck_assert_msg(qt[k] == qo[k], "%s: target copy differs at %d: %.8g vs %.8g", label, k, qt[k], qo[k]);
+                    /* the target reusing the online model's views gives the same bits */
+                    memcpy(qo, qmodel_forward(m.q, x, B), (size_t)B * A * sizeof(float));
+                    qt = qmodel_forward_views(t.q, m.q, x, B);
+                    for (int k = 0; k < B * A; k++)
+                        ck_assert_msg(qt[k] == qo[k], "%s: target over shared views differs at %d: %.8g vs %.8g", label, k, qt[k], qo[k]);
                     snprintf(label, sizeof label, "%s/%s/%s target", kind ? "cnn" : "mlp", variants[vi].label, group_names[gi]);
                     check_equivariance(t.q, x, B, D, C_, N_, A, label);
                     snprintf(label, sizeof label, "%s/%s/%s", kind ? "cnn" : "mlp", variants[vi].label, group_names[gi]);
