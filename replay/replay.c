@@ -3,14 +3,15 @@
  * Transitions live in five parallel arrays (obs, next_obs, action, reward,
  * done), one byte per cell for states, so memory is capacity * (2*ncells + 6)
  * bytes. The hot path is replay_batch: it expands the compact states of a
- * sampled batch into 0/1 float planes (plane k = bit k of each cell byte, the
- * same layout as env_planes) with a vectorized loop per plane, after prefetching
- * the sampled rows. */
+ * sampled batch into 0/1 float planes with env_planes (plane k = bit k of each
+ * cell byte), after prefetching the sampled rows. */
 #include "replay.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../envs/env.h"
 
 /* Allocates a buffer of capacity transitions of ncells bytes per state. */
 int replay_init(Replay *r, size_t capacity, int ncells, uint64_t seed, uint64_t stream)
@@ -87,30 +88,12 @@ static void prefetch(const void *p, size_t len)
 #endif
 }
 
-/* One state (ncells bytes) to C planes of ncells floats: out[k][i] = bit k.
- * The fixed 16-cell inner loop needs no vector epilogue, so GCC vectorizes it
- * even at -O2 (its "very cheap" cost model); a plain loop over ncells stays
- * scalar there and is about 4x slower. */
-static void expand_state(float *restrict out, const uint8_t *restrict s, int C, int ncells)
-{
-    for (int k = 0; k < C; k++) {
-        float *o = out + (size_t)k * (size_t)ncells;
-        int i = 0;
-        for (; i + 16 <= ncells; i += 16)
-            for (int j = 0; j < 16; j++)
-                o[i + j] = (float)((s[i + j] >> k) & 1);
-        for (; i < ncells; i++)
-            o[i] = (float)((s[i] >> k) & 1);
-    }
-}
-
 /* Assembles a batch from indices: planes (B, C, n, n), actions, rewards, done. */
 void replay_batch(const Replay *r, const size_t *idx, int B, int C, int n, float *obs, float *next_obs, int *action, float *reward, float *done)
 {
     int ncells = r->ncells;
     size_t row = (size_t)C * (size_t)ncells;
     assert(n * n == ncells && C >= 1 && C <= 8);
-    (void)n;
     /* Rows are scattered over a buffer far larger than the caches: requesting
      * them all first overlaps the misses (halves the batch time at B=512). */
     for (int b = 0; b < B; b++) {
@@ -123,8 +106,8 @@ void replay_batch(const Replay *r, const size_t *idx, int B, int C, int n, float
     for (int b = 0; b < B; b++) {
         size_t i = idx[b];
         assert(i < r->size);
-        expand_state(obs + (size_t)b * row, r->obs + i * (size_t)ncells, C, ncells);
-        expand_state(next_obs + (size_t)b * row, r->next_obs + i * (size_t)ncells, C, ncells);
+        env_planes(obs + (size_t)b * row, r->obs + i * (size_t)ncells, 1, C, n);
+        env_planes(next_obs + (size_t)b * row, r->next_obs + i * (size_t)ncells, 1, C, n);
         action[b] = r->action[i];
         reward[b] = r->reward[i];
         done[b] = (float)r->done[i];
