@@ -152,7 +152,11 @@ int cmd_train(int argc, char **argv)
         return 130;
     }
     if (!quiet) {
-        printf("trained %ld steps, %ld episodes in %.1f s (%.0f steps/s, %.0f updates)\n", res.steps, res.episodes, res.seconds, res.seconds > 0 ? (double)res.steps / res.seconds : 0.0, res.updates);
+        if (res.steps_run != res.steps)
+            printf("trained %ld steps (%ld in this run), %ld episodes; this run took %.1f s (%.0f steps/s, %.0f updates)\n", res.steps, res.steps_run, res.episodes, res.seconds,
+                   res.seconds > 0 ? (double)res.steps_run / res.seconds : 0.0, res.updates);
+        else
+            printf("trained %ld steps, %ld episodes in %.1f s (%.0f steps/s, %.0f updates)\n", res.steps, res.episodes, res.seconds, res.seconds > 0 ? (double)res.steps / res.seconds : 0.0, res.updates);
         printf("eval over %d episodes: return %.3f ± %.3f, success %.1f %%, length %.1f ± %.1f\n", res.final.episodes, res.final.ret_mean, res.final.ret_std, 100.0 * res.final.success, res.final.len_mean, res.final.len_std);
         printf("run directory: %s\n", out);
     }

@@ -602,6 +602,7 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         r->agent = NULL;
     }
     res->steps = r->step;
+    res->steps_run = r->step - step0;
     res->episodes = r->episodes;
     res->interrupted = stopped;
     res->seconds = now() - t0;

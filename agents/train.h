@@ -30,7 +30,8 @@ typedef struct {
 } TrainOptions;
 
 typedef struct {
-    long steps;                     /* env steps done */
+    long steps;                     /* env steps done (in all, after a resume too) */
+    long steps_run;                 /* of which in this call */
     long episodes;
     int interrupted;                /* stopped by *stop before the end */
     double seconds;
