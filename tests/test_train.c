@@ -158,6 +158,27 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* Several envs stepped together (one batched forward for their actions):
+ * runs, counts steps over all envs, and stays deterministic and resumable. */
+START_TEST(vector_envs)
+{
+    Config c;
+    small_config(&c, 1200);
+    c.train.num_envs = 4;
+    char *d1 = tmpdir(), *d2 = tmpdir();
+    TrainResult r1, r2;
+    run_ok(&c, d1, 0, NULL, &r1);
+    ck_assert_msg(r1.steps == 1200 && r1.episodes > 0, "steps %ld episodes %ld", r1.steps, r1.episodes);
+    Config c1 = c;
+    c1.train.steps = 600;
+    run_ok(&c1, d2, 0, NULL, &r2);
+    run_ok(&c, d2, 1, NULL, &r2);
+    assert_same_metrics(d1, d2);
+    free(d1);
+    free(d2);
+}
+END_TEST
+
 START_TEST(resume_equals_uninterrupted)
 {
     Config c;
@@ -400,6 +421,7 @@ int main(void)
     tc = tcase_create("reproducibility");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, vector_envs);
     tcase_add_test(tc, resume_equals_uninterrupted);
     tcase_add_test(tc, interrupt_then_resume);
     tcase_add_test(tc, freeze_q_and_lambda_roundtrip);
