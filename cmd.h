@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "render/window.h"
+
 int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -25,11 +27,12 @@ typedef struct {
     const char *sets[WINDOW_MAX_SETS];  /* --set section.key=value */
     int nsets;
     const char *script;                 /* --script, else $EQUIGRID_SCRIPT, else NULL */
+    RenderScript keys;                  /* that script, parsed */
     int W, H;                           /* --size, 0 = default */
     long max_frames;                    /* --frames, 0 = no limit */
 } WindowArgs;
-/* Parses argv (argv[0] = the subcommand). Returns 0 to go on, 1 after
- * printing --help, -1 after printing an error (exit status 2). */
+/* Parses argv (argv[0] = the subcommand) and the key script. Returns 0 to go
+ * on, 1 after printing --help, -1 after printing an error (exit status 2). */
 int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, void (*usage)(FILE *f));
 
 #endif

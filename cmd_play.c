@@ -39,7 +39,7 @@ int cmd_play(int argc, char **argv)
     int parsed = window_args_parse(&wa, argc, argv, "play", play_usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
-    const char *spec = wa.target, *script = wa.script;
+    const char *spec = wa.target;
     int W = wa.W, H = wa.H;
     long max_frames = wa.max_frames;
     if (!spec) {
@@ -48,11 +48,6 @@ int cmd_play(int argc, char **argv)
         return 2;
     }
     char err[1024];
-    RenderScript sc;
-    if (render_script_parse(&sc, script, err, sizeof err) != 0) {
-        fprintf(stderr, "equigrid play: %s\n", err);
-        return 2;
-    }
     RenderSubject *s = calloc(1, sizeof *s);
     if (!s) {
         fprintf(stderr, "equigrid play: out of memory\n");
@@ -95,7 +90,7 @@ int cmd_play(int argc, char **argv)
     char end[64] = "", last_op[64] = "";
     const char *why = "";
     while (!quit) {
-        render_script_step(&sc);
+        render_script_step(&wa.keys);
         SDL_Event ev;
         while (SDL_PollEvent(&ev)) {
             if (ev.type == SDL_QUIT || (ev.type == SDL_WINDOWEVENT && ev.window.event == SDL_WINDOWEVENT_CLOSE)) {

@@ -94,7 +94,7 @@ int cmd_watch(int argc, char **argv)
     int parsed = window_args_parse(&wa, argc, argv, "watch", watch_usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
-    const char *path = wa.target, *script = wa.script;
+    const char *path = wa.target;
     int W = wa.W, H = wa.H;
     long max_frames = wa.max_frames;
     if (!path) {
@@ -103,11 +103,6 @@ int cmd_watch(int argc, char **argv)
         return 2;
     }
     char err[1024];
-    RenderScript sc;
-    if (render_script_parse(&sc, script, err, sizeof err) != 0) {
-        fprintf(stderr, "equigrid watch: %s\n", err);
-        return 2;
-    }
     Watch *w = calloc(1, sizeof *w);
     if (!w) {
         fprintf(stderr, "equigrid watch: out of memory\n");
@@ -156,7 +151,7 @@ int cmd_watch(int argc, char **argv)
     char last_op[64] = "";
     int shots = 0;
     while (rc == 0 && !quit) {
-        render_script_step(&sc);
+        render_script_step(&wa.keys);
         int single = 0;
         SDL_Event ev;
         while (SDL_PollEvent(&ev)) {

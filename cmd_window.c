@@ -47,5 +47,10 @@ int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, vo
             wa->target = a;
         }
     }
+    char err[512];
+    if (render_script_parse(&wa->keys, wa->script, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return -1;
+    }
     return 0;
 }

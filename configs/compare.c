@@ -958,8 +958,8 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
     }
     char dir[CMP_PATH * 2], path[CMP_PATH * 2 + 32];
     /* skip finished runs up front so the progress bar and ETA count real work */
-    int *todo = malloc((size_t)total * sizeof *todo), ntodo = 0;
-    if (!todo) {
+    int *pending = malloc((size_t)total * sizeof *pending), npending = 0;
+    if (!pending) {
         free(kids);
         fmt(err, errlen, "out of memory");
         return -1;
@@ -969,11 +969,11 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
         if (compare_run_state(dir) == RUN_DONE)
             res->skipped++;
         else
-            todo[ntodo++] = i;
+            pending[npending++] = i;
     }
     double t0 = now_s(), last_draw = 0;
     int next = 0, running = 0, finished_now = 0, rc = 0, forwarded = 0;
-    while (next < ntodo || running > 0) {
+    while (next < npending || running > 0) {
         int stopping = opt->stop && *opt->stop;
         if (stopping && !forwarded) {
             for (int j = 0; j < jobs; j++)
@@ -982,8 +982,8 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             forwarded = 1;
         }
         /* launch */
-        while (!stopping && rc == 0 && next < ntodo && running < jobs) {
-            int i = todo[next++], v = i / s->nseeds;
+        while (!stopping && rc == 0 && next < npending && running < jobs) {
+            int i = pending[next++], v = i / s->nseeds;
             uint64_t seed = s->seeds[i % s->nseeds];
             compare_run_dir(s, v, seed, dir, sizeof dir);
             if (mkdir_p(dir, err, errlen) != 0) {
@@ -1066,7 +1066,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
                 }
             }
             if (opt->progress && opt->log)
-                draw_progress(opt->log, res, running, finished_now, t0, ntodo - next + running);
+                draw_progress(opt->log, res, running, finished_now, t0, npending - next + running);
             continue;
         }
         if (pid < 0 && errno != EINTR) {
@@ -1077,7 +1077,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             }
         }
         if (opt->progress && opt->log && now_s() - last_draw > 1.0) {
-            draw_progress(opt->log, res, running, finished_now, t0, ntodo - next + running);
+            draw_progress(opt->log, res, running, finished_now, t0, npending - next + running);
             last_draw = now_s();
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -1087,7 +1087,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
         draw_progress(opt->log, res, 0, finished_now, t0, 0);
         fputc('\n', opt->log);
     }
-    free(todo);
+    free(pending);
     free(kids);
     return rc;
 }
