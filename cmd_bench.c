@@ -21,6 +21,7 @@
 typedef struct {
     double seconds; /* wall time per measurement */
     long steps;     /* train section: env steps per run, 0 = the config's */
+    const char *configs; /* train section: comma-separated config names, NULL = all */
 } BenchOpts;
 
 static double bench_now(void)
@@ -226,15 +227,52 @@ static double sparse_saving(const NetSpec *spec, int rows, double nnz)
 
 /* Trains each benchmark config and reports throughput and the update step's
  * arithmetic rate against sgemm on the hidden layers' shape. */
+static const char *const train_configs[] = {"bench-small", "bench-small-equitune", "bench-small-equizero", "bench-small-lambda",
+                                            "bench-large", "bench-large-equitune", "bench-large-equizero", "bench-large-lambda"};
+enum { NTRAIN = sizeof train_configs / sizeof train_configs[0] };
+
+/* 1 if name is an entry of the comma-separated list. */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* NULL if every entry of the comma-separated list names a train config, else
+ * writes the first unknown entry to bad. */
+static const char *unknown_config(const char *list, char *bad, size_t cap)
+{
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        int ok = 0;
+        for (int i = 0; i < NTRAIN; i++)
+            ok |= strlen(train_configs[i]) == len && strncmp(p, train_configs[i], len) == 0;
+        if (!ok) {
+            snprintf(bad, cap, "%.*s", (int)len, p);
+            return bad;
+        }
+        if (p[len] == '\0')
+            return NULL;
+        p += len + 1;
+    }
+}
+
 static int bench_train(const BenchOpts *opts)
 {
-    static const char *const configs[] = {"bench-small", "bench-small-equitune", "bench-small-equizero", "bench-small-lambda",
-                                          "bench-large", "bench-large-equitune", "bench-large-equizero", "bench-large-lambda"};
+    const char *const *configs = train_configs;
     printf("\ntrain: whole runs (env, replay, acting, updates), 1 BLAS thread%s\n", opts->steps ? " (steps overridden)" : "");
     printf("  %-22s %8s %10s %10s %10s %10s %10s %9s\n", "config", "steps", "env st/s", "updates/s", "dense GF/s", "done GF/s", "sgemm GF/s", "sym cost");
     gemm_set_threads(1);
     int rc = 0;
-    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    for (int i = 0; i < NTRAIN; i++) {
+        if (opts->configs && !in_list(opts->configs, configs[i]))
+            continue;
         char path[256], dir[] = "/tmp/equigrid-bench-XXXXXX", err[1024];
         snprintf(path, sizeof path, "configs/%s.ini", configs[i]);
         Config cfg;
@@ -272,12 +310,9 @@ static int bench_train(const BenchOpts *opts)
         double per_update = fwd * (passes + 2.0), per_update_done = done * (passes + 2.0);
         int h = agent->net.nhidden ? agent->net.hidden[agent->net.nhidden - 1] : 64;
         double sg = sgemm_gflops(G * B, h, h, 0.3);
-        double bs, ss, bs2, ss2;
-        qmodel_timing(agent->online, &bs, &ss);
-        qmodel_timing(agent->target, &bs2, &ss2);
         double ups = res.update_seconds > 0 ? res.updates / res.update_seconds : 0.0;
         printf("  %-22s %8ld %10.0f %10.0f %10.1f %10.1f %10.1f %8.1f%%\n", configs[i], res.steps, (double)res.steps / res.seconds, res.updates / res.seconds, per_update * ups / 1e9, per_update_done * ups / 1e9, sg,
-               res.update_seconds > 0 ? 100.0 * (ss + ss2) / res.update_seconds : 0.0);
+               res.update_seconds > 0 ? 100.0 * res.update_sym_seconds / res.update_seconds : 0.0);
         fflush(stdout);
         agent_free(agent);
         char cmd[300];
@@ -288,7 +323,7 @@ static int bench_train(const BenchOpts *opts)
     printf("  dense GF/s: the update's arithmetic as if every input were dense, per second of update time;\n"
            "  done GF/s: what it really computes (the first layers touch only the non-zero inputs);\n"
            "  sgemm GF/s is cblas_sgemm on the last hidden layer's shape (|G|*B x h x h) in this run;\n"
-           "  sym cost = transforms, combining and the lambda network, as a share of the update time.\n");
+           "  sym cost = transforms, combining and the lambda network inside the updates, as a share of the update time.\n");
     return rc;
 }
 
@@ -307,15 +342,19 @@ enum { NSECTIONS = sizeof sections / sizeof sections[0] };
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid bench [--seconds S] [--steps N] [SECTION ...]   (default: all)\n\nsections:\n");
+    fprintf(f, "usage: equigrid bench [--seconds S] [--steps N] [--config A,B] [SECTION ...]   (default: all)\n\nsections:\n");
     for (int i = 0; i < NSECTIONS; i++)
         fprintf(f, "  %-6s %s\n", sections[i].name, sections[i].help);
-    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n  --steps N    env steps per training run (default: the config's)\n", "all");
+    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n  --steps N    env steps per training run (default: the config's)\n"
+               "  --config A,B train only these configs (default: all of", "all");
+    for (int i = 0; i < NTRAIN; i++)
+        fprintf(f, "%s %s", i ? "," : "", train_configs[i]);
+    fprintf(f, ")\n");
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    BenchOpts opts = {1.0, 0};
+    BenchOpts opts = {1.0, 0, NULL};
     int want[NSECTIONS] = {0}, any = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -327,6 +366,22 @@ int cmd_bench(int argc, char **argv)
             char *end;
             if (i + 1 >= argc || (opts.steps = strtol(argv[++i], &end, 10), *end != '\0') || opts.steps < 1) {
                 fprintf(stderr, "equigrid bench: --steps needs a positive integer\n");
+                return 2;
+            }
+            continue;
+        }
+        if (strcmp(a, "--config") == 0) {
+            char bad[64];
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "equigrid bench: --config needs a comma-separated list of train configs\n");
+                return 2;
+            }
+            opts.configs = argv[++i];
+            if (unknown_config(opts.configs, bad, sizeof bad)) {
+                fprintf(stderr, "equigrid bench: --config: unknown train config '%s'; allowed:", bad);
+                for (int c = 0; c < NTRAIN; c++)
+                    fprintf(stderr, "%s %s", c ? "," : "", train_configs[c]);
+                fprintf(stderr, "\n");
                 return 2;
             }
             continue;

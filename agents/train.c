@@ -26,6 +26,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Seconds both networks have spent in the symmetrizer so far. */
+static double sym_seconds(const Agent *a)
+{
+    double on, tg;
+    qmodel_timing(a->online, NULL, &on);
+    qmodel_timing(a->target, NULL, &tg);
+    return on + tg;
+}
+
 static void mean_std(const double *x, int n, double *mean, double *std)
 {
     double s = 0.0, ss = 0.0;
@@ -549,7 +558,7 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         }
         r->step += r->E;
         if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0) {
-            double tu = now();
+            double tu = now(), sym0 = sym_seconds(r->agent);
             for (int g = 0; g < c->train.gradient_steps; g++) {
                 replay_sample(&r->replay, r->idx, r->B);
                 replay_batch(&r->replay, r->idx, r->B, C, n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
@@ -557,6 +566,7 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
                 res->updates++;
             }
             res->update_seconds += now() - tu;
+            res->update_sym_seconds += sym_seconds(r->agent) - sym0;
         }
         if (r->step >= r->next_target) {
             if (r->step > c->train.learning_starts)

@@ -37,6 +37,7 @@ typedef struct {
     double seconds;
     double updates;
     double update_seconds;          /* wall time inside the update steps (sample, batch, forward, backward, Adam) */
+    double update_sym_seconds;      /* the symmetrizer's share of it (qmodel_timing of both networks), acting left out */
     EvalResult final;               /* last evaluation (valid if final.episodes > 0) */
 } TrainResult;
 
