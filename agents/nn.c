@@ -59,12 +59,12 @@ struct Net {
     int *idx;        /* MLP (cap*in_dim): nonzero input indices, by row */
     float *val;      /* MLP (cap*in_dim): their values */
     int *rowptr;     /* MLP (cap+1): row b's nonzeros are [rowptr[b], rowptr[b+1]) */
-    /* the first layer's input of the last forward (MLP): idx/val/rowptr above,
-     * or the caller's lists (net_forward_sparse); sz[srow[0]] is row 0's first */
-    const int *sidx, *srow;
-    const float *sval;
-    int lcp;         /* entries every row of the last forward starts with (same index and value) */
-    float *pre;      /* MLP (maxw): bias + the lcp shared terms; backward scratch */
+    /* the first layer's input of the last forward (MLP): the caller's lists
+     * (net_forward_sparse, skip 0), or idx/val/rowptr above, whose rows still
+     * hold the prefix (skip = its length) */
+    SparseRows in;
+    int skip;        /* entries at the start of each row list that belong to the prefix */
+    float *pre;      /* MLP (maxw): bias + the prefix terms; backward scratch */
 };
 
 /* Floats and ints the workspace needs per batch row (ints: MLP sparse indices). */
@@ -484,41 +484,41 @@ static int common_prefix(const int *idx, const float *val, const int *rowptr, in
     return L;
 }
 
-/* First dense layer forward from the sparse rows in net->sidx/sval/srow:
- * out[b,:] = bias + sum_k val[k] W[idx[k],:] in list order, the shared prefix
- * (common_prefix) summed once for all rows; ReLU if relu. Each row's result
- * does not depend on the other rows of the batch. */
+/* First dense layer forward from the sparse rows net->in: out[b,:] = bias +
+ * sum_k val[k] W[idx[k],:] in list order, the shared prefix summed once for
+ * all rows; ReLU if relu. Each row's result does not depend on the other rows
+ * of the batch. */
 static void sparse_forward(Net *net, float *out /*(B,O)*/, const float *w /*(I,O)*/, const float *bias, int B, int O, int relu)
 {
-    int L = common_prefix(net->sidx, net->sval, net->srow, B);
-    net->lcp = L;
+    const SparseRows *x = &net->in;
     const float *init = bias;
-    if (L > 0) {
-        int rp[2] = {0, L};
-        gather_rows(net->pre, bias, 0, net->sidx, net->sval, rp, 0, w, 1, O, 0);
+    if (x->nprefix > 0) {
+        int rp[2] = {0, x->nprefix};
+        gather_rows(net->pre, bias, 0, x->pidx, x->pval, rp, 0, w, 1, O, 0);
         init = net->pre;
     }
-    gather_rows(out, init, 0, net->sidx, net->sval, net->srow, L, w, B, O, relu);
+    gather_rows(out, init, 0, x->idx, x->val, x->rowptr, net->skip, w, B, O, relu);
 }
 
 /* dW[i,:] += x[b,i] d[b,:] over the first layer's recorded nonzeros: the
  * shared prefix's rows get val * sum_b d[b,:] once, the rest row by row. */
 static void sparse_backward_w(Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int B, int O)
 {
-    const int base = net->srow[0], L = net->lcp;
-    const int *restrict idx = net->sidx, *restrict rowptr = net->srow;
-    const float *restrict val = net->sval;
+    const SparseRows *x = &net->in;
+    const int base = x->rowptr[0], L = x->nprefix, skip = net->skip;
+    const int *restrict idx = x->idx, *restrict rowptr = x->rowptr;
+    const float *restrict val = x->val;
     if (L > 0) {
         float *restrict sum = net->pre;
         memset(sum, 0, (size_t)O * sizeof *sum);
         for (int b = 0; b < B; b++)
             axpy(sum, 1.0f, d + (size_t)b * O, O);
         for (int k = 0; k < L; k++)
-            axpy(dw + (size_t)idx[k] * O, val[k], sum, O);
+            axpy(dw + (size_t)x->pidx[k] * O, x->pval[k], sum, O);
     }
     for (int b = 0; b < B; b++) {
         const float *restrict dr = d + (size_t)b * O;
-        for (int k = rowptr[b] - base + L; k < rowptr[b + 1] - base; k++)
+        for (int k = rowptr[b] - base + skip; k < rowptr[b + 1] - base; k++)
             axpy(dw + (size_t)idx[k] * O, val[k], dr, O);
     }
 }
@@ -691,7 +691,7 @@ static void conv_backward(float *dx /*(B,Ci,n,n) or NULL*/, float *dw /*(Co,Ci*9
 }
 
 /* Every layer in order, given the dense input x (CNN) or, for an MLP, the
- * first layer's sparse rows in net->sidx/sval/srow. */
+ * first layer's sparse rows in net->in. */
 static const float *forward_layers(Net *net, const float *x, int B)
 {
     for (int l = 0; l < net->nlayers; l++) {
@@ -720,15 +720,16 @@ const float *net_forward(Net *net, const float *in, int B)
     net->B = B;
     if (net->spec.kind == NET_MLP) {
         net_sparse_rows(in, B, net->in_dim, net->idx, net->val, net->rowptr);
-        net->sidx = net->idx;
-        net->sval = net->val;
-        net->srow = net->rowptr;
+        int L = common_prefix(net->idx, net->val, net->rowptr, B);
+        SparseRows x = {net->idx, net->val, L, net->idx, net->val, net->rowptr};
+        net->in = x;
+        net->skip = L;
     }
     return forward_layers(net, in, B);
 }
 
 /* Forward of an MLP on sparse rows (not copied; see nn.h). */
-const float *net_forward_sparse(Net *net, const int *idx, const float *val, const int *rowptr, int B)
+const float *net_forward_sparse(Net *net, const SparseRows *x, int B)
 {
     assert(B >= 0);
     if (net->spec.kind != NET_MLP || net_reserve(net, B < 1 ? 1 : B) != 0) {
@@ -736,9 +737,8 @@ const float *net_forward_sparse(Net *net, const int *idx, const float *val, cons
         return NULL;
     }
     net->B = B;
-    net->sidx = idx;
-    net->sval = val;
-    net->srow = rowptr;
+    net->in = *x;
+    net->skip = 0;
     return forward_layers(net, NULL, B);
 }
 

@@ -59,13 +59,29 @@ void net_init(Net *net, Rng *rng);
  * skips zero inputs (exact; planes are mostly zero). Returns NULL only if the
  * workspace could not grow (out of memory). */
 const float *net_forward(Net *net, const float *in, int B);
-/* Forward pass of an MLP on B sparse rows: row b is zero except
- * in[b, idx[k]] = val[k] for k in [rowptr[b] - rowptr[0], rowptr[b+1] - rowptr[0]),
- * indices strictly ascending within a row. Bit-identical to net_forward on the
- * dense rows (same summation order). The lists are not copied: they must stay
- * unchanged until the net_backward of this forward (or the next forward).
- * Returns NULL for a CNN or if the workspace could not grow. */
-const float *net_forward_sparse(Net *net, const int *idx, const float *val, const int *rowptr, int B);
+/* B sparse input rows for an MLP's first layer (net_forward_sparse). Row b is
+ * zero except at its list: the nprefix entries (pidx, pval) that every row
+ * starts with, listed once, then the entries [rowptr[b] - rowptr[0],
+ * rowptr[b+1] - rowptr[0]) of (idx, val); indices strictly ascending along the
+ * whole row. The forward sums the bias, the prefix once, then each row's own
+ * entries, in list order; the backward gives the prefix's weight rows
+ * val * sum_b d[b]. So with nprefix the longest prefix the full rows share, as
+ * net_forward finds it, results are bit-identical to net_forward on the dense
+ * rows; with a shorter one they agree to rounding. */
+typedef struct {
+    const int *pidx;
+    const float *pval;
+    int nprefix;
+    const int *idx;
+    const float *val;
+    const int *rowptr;
+} SparseRows;
+
+/* Forward pass of an MLP on the B rows of x (see SparseRows). Nothing is
+ * copied: the lists must stay unchanged until the net_backward of this
+ * forward (or the next forward). Returns NULL for a CNN or if the workspace
+ * could not grow. */
+const float *net_forward_sparse(Net *net, const SparseRows *x, int B);
 /* Lists the nonzeros of B dense rows of D floats in ascending index order, in
  * the form net_forward_sparse takes (idx and val need room for B*D entries,
  * rowptr for B+1, rowptr[0] = 0). Returns the number of nonzeros. */

@@ -8,9 +8,10 @@
  * the views are never written densely: each input row's nonzeros are listed
  * once, each view's list is that list permuted (re-sorted ascending through a
  * bitmap, so sums run in the dense path's order and results are bit-identical),
- * and the base and lambda networks both read these lists
- * (net_forward_sparse). A CNN base gets dense views: a scatter of the few
- * nonzeros of a sparse row, a gather for a dense one. The combine loops
+ * the prefix all of them share (the walls) listed once, and the base and
+ * lambda networks both read these lists (net_forward_sparse). A CNN base
+ * gets dense views: a scatter of the few nonzeros of a sparse row, a gather
+ * for a dense one. The combine loops
  * work on the mapped-back values v (B, |G|, A), kept for introspection. The
  * workspace grows only when a larger batch arrives; steady-state forward and
  * backward do not allocate. */
@@ -44,9 +45,12 @@ struct QModel {
     int *bidx;      /* (B*D) sparse: nonzero indices of the input rows */
     float *bval;    /* (B*D) their values */
     int *brow;      /* (B+1) row starts */
-    int *sidx;      /* (G*B*D) sparse: nonzeros of the stacked views, by row */
+    int *sidx;      /* (G*B*D) sparse: nonzeros of the stacked views after their shared prefix, by row */
     float *sval;    /* (G*B*D) their values */
     int *srow;      /* (G*B+1) row starts */
+    int *pidx;      /* (D) sparse: the shared prefix, when not the input rows' own */
+    float *pval;    /* (D) its values */
+    SparseRows views; /* sparse: the stacked views of the last forward */
     float *v;       /* (B, G, A) mapped-back view values */
     float *w;       /* (B, G) normalised weights */
     float *q;       /* (B, A) Q_G */
@@ -219,9 +223,11 @@ QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, floa
         q->sparse = base->kind == NET_MLP;
         q->bits = calloc(((size_t)q->D + 63) / 64, sizeof *q->bits);
         q->bitval = malloc((size_t)q->D * sizeof *q->bitval);
+        q->pidx = malloc((size_t)q->D * sizeof *q->pidx);
+        q->pval = malloc((size_t)q->D * sizeof *q->pval);
         int *perm = malloc((size_t)nn * sizeof *perm);
         int *inv = malloc((size_t)nn * sizeof *inv);
-        if (!q->aperm || !q->gather || !q->scatter || !q->nz_idx || !q->nz_val || !q->bits || !q->bitval || !perm || !inv) {
+        if (!q->aperm || !q->gather || !q->scatter || !q->nz_idx || !q->nz_val || !q->bits || !q->bitval || !q->pidx || !q->pval || !perm || !inv) {
             free(perm);
             free(inv);
             goto fail;
@@ -263,6 +269,8 @@ void qmodel_free(QModel *q)
     free(q->nz_val);
     free(q->bits);
     free(q->bitval);
+    free(q->pidx);
+    free(q->pval);
     free(q->bidx);
     free(q->bval);
     free(q->brow);
@@ -495,71 +503,151 @@ static int rows_common_prefix(const int *idx, const float *val, const int *rowpt
 
 enum { SMALL_REST = 16 }; /* row remainders sorted by insertion */
 
-/* The G stacked views of in (B rows) as sparse lists for net_forward_sparse:
- * the input rows' nonzeros are listed once; view i of row b (stacked row
- * i*B + b) is that list with every index mapped by the element's scatter table
- * and sorted ascending. Every view of row b has its nnz. The prefix all input
- * rows share (walls) is mapped and sorted once per view; a row's few other
- * entries are insertion-sorted and appended when they all map above it (the
- * common case), otherwise the whole row is sorted through a bitmap. */
+/* Writes row (idx, val, n entries) with every index mapped by sc, sorted
+ * ascending, to (oi, ov): the first L entries come from the mapped, sorted
+ * prefix (pi, pv, top = its last index, -1 if empty) when the remainder is
+ * short and maps above it (the common case: the remainder is
+ * insertion-sorted after it), else the whole row goes through the bitmap. */
+static void permute_row(QModel *q, const int *restrict idx, const float *restrict val, int n, int L, const int *restrict pi, const float *restrict pv, int top, const int *restrict sc,
+                        int *restrict oi, float *restrict ov)
+{
+    int r = n - L;
+    int fast = r <= SMALL_REST;
+    for (int k = 0; k < r && fast; k++)
+        fast = sc[idx[L + k]] > top;
+    if (!fast) {
+        permute_sorted_bitmap(q, idx, val, n, sc, oi, ov);
+        return;
+    }
+    memcpy(oi, pi, (size_t)L * sizeof *oi);
+    memcpy(ov, pv, (size_t)L * sizeof *ov);
+    for (int k = 0; k < r; k++) { /* insertion sort of the remainder */
+        int p = sc[idx[L + k]];
+        float v = val[L + k];
+        int j = L + k;
+        for (; j > L && oi[j - 1] > p; j--) {
+            oi[j] = oi[j - 1];
+            ov[j] = ov[j - 1];
+        }
+        oi[j] = p;
+        ov[j] = v;
+    }
+}
+
+/* The fast case of stack_sparse_views: every view maps the input rows'
+ * shared prefix (bidx/bval[0, L)) onto itself, as a D4-symmetric wall
+ * border does, and every row's remainder maps above it. Then each stacked
+ * row is that prefix followed by its mapped remainder, and only the
+ * remainders are written. Returns 0 if the case does not hold (the caller
+ * then builds full rows). */
+static int stack_remainders(QModel *q, int B, int L)
+{
+    const int G = q->G, D = q->D;
+    const int *restrict bidx = q->bidx, *restrict brow = q->brow;
+    const float *restrict bval = q->bval;
+    int o = 0;
+    for (int i = 0; i < G; i++) {
+        const int *restrict sc = q->scatter + (size_t)i * (size_t)D;
+        int top = L > 0 ? bidx[L - 1] : -1;
+        if (q->sym.group.elem[i] != 0) {
+            permute_sorted_bitmap(q, bidx, bval, L, sc, q->nz_idx, q->nz_val);
+            if (memcmp(q->nz_idx, bidx, (size_t)L * sizeof *bidx) != 0 || memcmp(q->nz_val, bval, (size_t)L * sizeof *bval) != 0)
+                return 0;
+        }
+        for (int b = 0; b < B; b++) {
+            int k0 = brow[b] + L, r = brow[b + 1] - k0;
+            q->srow[i * B + b] = o;
+            if (q->sym.group.elem[i] == 0) { /* the input row's remainder, already sorted */
+                memcpy(q->sidx + o, bidx + k0, (size_t)r * sizeof *bidx);
+                memcpy(q->sval + o, bval + k0, (size_t)r * sizeof *bval);
+                o += r;
+                continue;
+            }
+            if (r > SMALL_REST)
+                return 0;
+            int *restrict oi = q->sidx + o;
+            float *restrict ov = q->sval + o;
+            for (int k = 0; k < r; k++) { /* insertion sort of the mapped remainder */
+                int p = sc[bidx[k0 + k]];
+                if (p <= top)
+                    return 0;
+                float v = bval[k0 + k];
+                int j = k;
+                for (; j > 0 && oi[j - 1] > p; j--) {
+                    oi[j] = oi[j - 1];
+                    ov[j] = ov[j - 1];
+                }
+                oi[j] = p;
+                ov[j] = v;
+            }
+            o += r;
+        }
+    }
+    q->srow[G * B] = o;
+    /* The stacked rows share no more than the prefix: the identity view's rows
+     * are the input rows, which share no more than L entries. */
+    SparseRows v = {bidx, bval, L, q->sidx, q->sval, q->srow};
+    q->views = v;
+    return 1;
+}
+
+/* The G stacked views of in (B rows) as SparseRows for net_forward_sparse,
+ * shared by the base and lambda networks: view i of row b (stacked row
+ * i*B + b) is the row's nonzero list with every index mapped by the element's
+ * scatter table and sorted ascending; the longest prefix all stacked rows
+ * share is listed once (as net_forward finds it, so results are bit-identical
+ * to net_forward on the dense views). Usually (stack_remainders) that prefix
+ * is the walls every input row starts with, and only the few remaining
+ * entries of each row are mapped and written; otherwise the full rows are
+ * built, their shared prefix is found and moved out. */
 static void stack_sparse_views(QModel *q, const float *in, int B)
 {
     const int G = q->G, D = q->D;
-    const int nz = net_sparse_rows(in, B, D, q->bidx, q->bval, q->brow);
+    net_sparse_rows(in, B, D, q->bidx, q->bval, q->brow);
     const int *restrict bidx = q->bidx, *restrict brow = q->brow;
     const float *restrict bval = q->bval;
     const int L = rows_common_prefix(bidx, bval, brow, B);
+    if (stack_remainders(q, B, L))
+        return;
+    int o = 0;
     for (int i = 0; i < G; i++) {
-        int *restrict oi = q->sidx + (size_t)i * (size_t)nz;
-        float *restrict ov = q->sval + (size_t)i * (size_t)nz;
-        for (int b = 0; b < B; b++)
-            q->srow[i * B + b] = i * nz + brow[b];
-        if (q->sym.group.elem[i] == 0) {
-            memcpy(oi, bidx, (size_t)nz * sizeof *oi);
-            memcpy(ov, bval, (size_t)nz * sizeof *ov);
-            continue;
-        }
         const int *restrict sc = q->scatter + (size_t)i * (size_t)D;
         int *restrict pi = q->nz_idx; /* the mapped, sorted prefix */
         float *restrict pv = q->nz_val;
         permute_sorted_bitmap(q, bidx, bval, L, sc, pi, pv);
         const int top = L > 0 ? pi[L - 1] : -1;
         for (int b = 0; b < B; b++) {
-            int k0 = brow[b], n = brow[b + 1] - k0, r = n - L;
-            int *restrict ri = oi + k0;
-            float *restrict rv = ov + k0;
-            int fast = r <= SMALL_REST;
-            for (int k = 0; k < r && fast; k++)
-                fast = sc[bidx[k0 + L + k]] > top;
-            if (!fast) {
-                permute_sorted_bitmap(q, bidx + k0, bval + k0, n, sc, ri, rv);
-                continue;
-            }
-            memcpy(ri, pi, (size_t)L * sizeof *ri);
-            memcpy(rv, pv, (size_t)L * sizeof *rv);
-            for (int k = 0; k < r; k++) { /* insertion sort of the remainder */
-                int p = sc[bidx[k0 + L + k]];
-                float v = bval[k0 + L + k];
-                int j = L + k;
-                for (; j > L && ri[j - 1] > p; j--) {
-                    ri[j] = ri[j - 1];
-                    rv[j] = rv[j - 1];
-                }
-                ri[j] = p;
-                rv[j] = v;
-            }
+            int n = brow[b + 1] - brow[b];
+            q->srow[i * B + b] = o;
+            permute_row(q, bidx + brow[b], bval + brow[b], n, L, pi, pv, top, sc, q->sidx + o, q->sval + o);
+            o += n;
         }
     }
-    q->srow[G * B] = G * nz;
+    q->srow[G * B] = o;
+    /* list the shared prefix once, then close the rows up over it */
+    const int P = rows_common_prefix(q->sidx, q->sval, q->srow, G * B);
+    memcpy(q->pidx, q->sidx, (size_t)P * sizeof *q->pidx);
+    memcpy(q->pval, q->sval, (size_t)P * sizeof *q->pval);
+    int w = 0;
+    for (int s = 0; s < G * B; s++) {
+        int k0 = q->srow[s] + P, k1 = q->srow[s + 1];
+        q->srow[s] = w;
+        memmove(q->sidx + w, q->sidx + k0, (size_t)(k1 - k0) * sizeof *q->sidx);
+        memmove(q->sval + w, q->sval + k0, (size_t)(k1 - k0) * sizeof *q->sval);
+        w += k1 - k0;
+    }
+    q->srow[G * B] = w;
+    SparseRows v = {q->pidx, q->pval, P, q->sidx, q->sval, q->srow};
+    q->views = v;
 }
 
-/* The forward pass from stacked views (sparse lists, or dense rows xs for a
+/* The forward pass from stacked views (sparse rows, or dense rows xs for a
  * CNN base), which may belong to another model over the same input. */
-static const float *forward_views(QModel *q, const int *sidx, const float *sval, const int *srow, const float *xs, int B)
+static const float *forward_views(QModel *q, const SparseRows *views, const float *xs, int B)
 {
     const int G = q->G, A = q->A;
     double t1 = now_seconds();
-    const float *y = q->sparse ? net_forward_sparse(q->base, sidx, sval, srow, G * B) : net_forward(q->base, xs, G * B);
+    const float *y = q->sparse ? net_forward_sparse(q->base, views, G * B) : net_forward(q->base, xs, G * B);
     double t2 = now_seconds();
     q->t_base += t2 - t1;
     if (!y)
@@ -600,7 +688,7 @@ static const float *forward_views(QModel *q, const int *sidx, const float *sval,
         }
         break;
     case SYM_LAMBDA: {
-        const float *z = q->sparse ? net_forward_sparse(q->lam, sidx, sval, srow, G * B) : net_forward(q->lam, xs, G * B);
+        const float *z = q->sparse ? net_forward_sparse(q->lam, views, G * B) : net_forward(q->lam, xs, G * B);
         if (!z)
             return NULL;
         for (int b = 0; b < B; b++) {
@@ -672,7 +760,7 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         stack_views(q, in, B);
     double t1 = now_seconds();
     q->t_sym += t1 - t0;
-    return forward_views(q, q->sidx, q->sval, q->srow, q->xs, B);
+    return forward_views(q, &q->views, q->xs, B);
 }
 
 const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in, int B)
@@ -683,7 +771,7 @@ const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in
         return qmodel_forward(q, in, B);
     if (reserve(q, B) != 0)
         return NULL;
-    return forward_views(q, from->sidx, from->sval, from->srow, from->xs, B);
+    return forward_views(q, &from->views, from->xs, B);
 }
 
 void qmodel_backward(QModel *q, const float *dout, int train_base)

@@ -478,7 +478,7 @@ START_TEST(test_sparse_input_path)
             NetSpec s = mlp_spec(3, 5, 2, widths[wi], 4);
             const int D = 75, A = 4;
             size_t np = net_nparams(&s);
-            float *p = xalloc(np), *g1 = xalloc(np), *g2 = xalloc(np), *x = xalloc((size_t)B * D), *d = xalloc((size_t)B * A);
+            float *p = xalloc(np), *g1 = xalloc(np), *g2 = xalloc(np), *g3 = xalloc(np), *x = xalloc((size_t)B * D), *d = xalloc((size_t)B * A);
             float *din1 = xalloc((size_t)B * D), *din2 = xalloc((size_t)B * D), *val = xalloc((size_t)B * D), *q1 = xalloc((size_t)B * A);
             int *idx = calloc((size_t)B * D, sizeof *idx), rowptr[B + 1];
             ck_assert_msg(idx != NULL, "calloc failed");
@@ -503,12 +503,40 @@ START_TEST(test_sparse_input_path)
             const float *qd = net_forward(dense, x, B);
             ck_assert_msg(qd != NULL, "dense forward failed");
             memcpy(q1, qd, (size_t)B * A * sizeof(float));
-            for (int b = 0; b <= B; b++)
-                rowptr[b] += SHIFT; /* only differences of rowptr matter */
-            const float *qs = net_forward_sparse(sparse, idx, val, rowptr, B);
+            /* the longest prefix every row shares, listed once, and the rows'
+             * remaining entries (rowptr shifted: only its differences matter) */
+            int L = rowptr[1];
+            for (int b = 1; b < B; b++) {
+                int l = 0;
+                while (l < L && rowptr[b] + l < rowptr[b + 1] && idx[rowptr[b] + l] == idx[l] && val[rowptr[b] + l] == val[l])
+                    l++;
+                L = l;
+            }
+            ck_assert_msg(L == (vary ? 3 : 10), "vary %d: rows share %d entries, want %d", vary, L, vary ? 3 : 10);
+            int *ridx = calloc((size_t)B * D, sizeof *ridx), rrow[B + 1];
+            float *rval = xalloc((size_t)B * D);
+            ck_assert_msg(ridx != NULL, "calloc failed");
+            int nr = 0;
+            for (int b = 0; b < B; b++) {
+                rrow[b] = nr + SHIFT;
+                for (int k = rowptr[b] + L; k < rowptr[b + 1]; k++) {
+                    ridx[nr] = idx[k];
+                    rval[nr++] = val[k];
+                }
+            }
+            rrow[B] = nr + SHIFT;
+            SparseRows rows = {idx, val, L, ridx, rval, rrow};
+            const float *qs = net_forward_sparse(sparse, &rows, B);
             ck_assert_msg(qs != NULL, "sparse forward failed");
             for (int i = 0; i < B * A; i++)
                 ck_assert_msg(qs[i] == q1[i], "widths %d vary %d: sparse q[%d] = %.9g, dense %.9g (must be bit-identical)", widths[wi][0], vary, i, qs[i], q1[i]);
+            /* the same rows with no prefix: the same sums in the same order */
+            Net *unsplit = net_create(&s, p, g3);
+            SparseRows whole = {NULL, NULL, 0, idx, val, rowptr};
+            const float *qu = net_forward_sparse(unsplit, &whole, B);
+            ck_assert_msg(qu != NULL, "sparse forward without a prefix failed");
+            for (int i = 0; i < B * A; i++)
+                ck_assert_msg(qu[i] == q1[i], "widths %d vary %d: sparse q[%d] without a prefix = %.9g, dense %.9g (must be bit-identical)", widths[wi][0], vary, i, qu[i], q1[i]);
             /* a first layer's row does not depend on the rest of the batch (later
              * layers are GEMMs, whose rounding may depend on the batch size) */
             NetSpec lin = mlp_spec(3, 5, 0, NULL, widths[wi][0]);
@@ -525,11 +553,19 @@ START_TEST(test_sparse_input_path)
             net_free(first);
             net_forward(dense, x, B);
             for (size_t i = 0; i < np; i++)
-                g1[i] = g2[i] = 0.25f;
+                g1[i] = g2[i] = g3[i] = 0.25f;
             net_backward(dense, d, din1);
             net_backward(sparse, d, din2);
             ck_assert_msg(memcmp(g1, g2, np * sizeof(float)) == 0, "sparse and dense paths give different gradients");
             ck_assert_msg(memcmp(din1, din2, (size_t)B * D * sizeof(float)) == 0, "sparse and dense paths give different din");
+            /* without the prefix, its weight rows' gradients are summed row by
+             * row: equal to rounding */
+            net_backward(unsplit, d, NULL);
+            for (size_t i = 0; i < np; i++)
+                ck_assert_msg(fabsf(g3[i] - g1[i]) <= 1e-5f * (1.0f + fabsf(g1[i])), "gradient %zu without a prefix = %.9g, with = %.9g", i, g3[i], g1[i]);
+            net_free(unsplit);
+            free(ridx);
+            free(rval);
             /* first-layer weight gradient against a double reference */
             int H = widths[wi][0], H2 = widths[wi][1];
             float *h1 = xalloc((size_t)B * H), *dh1 = xalloc((size_t)B * H);
@@ -579,6 +615,7 @@ START_TEST(test_sparse_input_path)
             free(din1);
             free(d);
             free(x);
+            free(g3);
             free(g2);
             free(g1);
             free(p);
@@ -589,7 +626,8 @@ START_TEST(test_sparse_input_path)
     Net *cnn = net_create(&c, cp, NULL);
     int ci[1] = {0}, cr[2] = {0, 1};
     float cv[1] = {1.0f};
-    ck_assert_msg(net_forward_sparse(cnn, ci, cv, cr, 1) == NULL, "net_forward_sparse on a CNN must return NULL");
+    SparseRows one = {NULL, NULL, 0, ci, cv, cr};
+    ck_assert_msg(net_forward_sparse(cnn, &one, 1) == NULL, "net_forward_sparse on a CNN must return NULL");
     net_free(cnn);
     free(cp);
 }

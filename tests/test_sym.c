@@ -885,11 +885,16 @@ START_TEST(test_batch_equals_rows)
 }
 END_TEST
 
+enum { ROWS_MIXED, ROWS_PLAIN, ROWS_CENTRED, ROWS_KINDS };
+static const char *const rows_kind[ROWS_KINDS] = {"mixed rows", "walls + remainders", "walls + centre"};
+
 /* Wall-like rows: every row shares the border of plane 0 (a common prefix),
- * then a few entries elsewhere; row 1 adds interior plane-0 cells (they map
- * below the prefix's last cell), row 2 is dense and non-binary, row 3 has only
- * the border. */
-static void wall_inputs(float *x, int B, Rng *r)
+ * then a few entries elsewhere; row 3 has only the border. ROWS_MIXED: row 1
+ * adds interior plane-0 cells (they map below the prefix's last cell) and row 2
+ * is dense and non-binary. ROWS_CENTRED: every row also has plane 1's centre,
+ * which every element fixes, and row 0 plane 1's bottom-left cell, which some
+ * elements map before the centre. */
+static void wall_inputs(float *x, int B, int kind, Rng *r)
 {
     const int nn = N_ * N_, D = C_ * nn;
     memset(x, 0, (size_t)B * D * sizeof(float));
@@ -899,10 +904,18 @@ static void wall_inputs(float *x, int B, Rng *r)
             for (int c = 0; c < N_; c++)
                 if (y == 0 || c == 0 || y == N_ - 1 || c == N_ - 1)
                     xr[y * N_ + c] = 1.0f;
+        if (kind == ROWS_CENTRED) {
+            xr[nn + (N_ / 2) * N_ + N_ / 2] = 1.0f;
+            if (b == 0)
+                xr[nn + (N_ - 1) * N_] = 1.0f;
+        }
         if (b == 3)
             continue;
-        xr[nn + (int)rng_below(r, (uint32_t)nn)] = 1.0f;
+        if (kind != ROWS_CENTRED)
+            xr[nn + (int)rng_below(r, (uint32_t)nn)] = 1.0f;
         xr[2 * nn + (int)rng_below(r, (uint32_t)nn)] = 1.0f;
+        if (kind != ROWS_MIXED)
+            continue;
         if (b == 1)
             xr[N_ + 1] = xr[2 * N_ + 2] = 0.5f;
         if (b == 2)
@@ -912,8 +925,11 @@ static void wall_inputs(float *x, int B, Rng *r)
 }
 
 /* The MLP base sees each view as a sparse list derived from the input's
- * nonzeros; its values must equal, bit for bit, a plain network run on the
- * densely transformed views, and Q_G must be exactly equivariant. */
+ * nonzeros; its values and its parameter gradients must equal, bit for bit, a
+ * plain network's on the densely transformed views, and Q_G must be exactly
+ * equivariant. Both ways of building the lists are covered: rows whose walls
+ * every view maps onto themselves (only the remainders are mapped), and rows
+ * where some entries map below the shared prefix or are many. */
 START_TEST(test_sparse_views_exact)
 {
     enum { B = 6 };
@@ -921,64 +937,86 @@ START_TEST(test_sparse_views_exact)
     Rng r;
     rng_seed(&r, 23, 0);
     NetSpec ns = mlp_spec(C_, N_, A);
-    for (int vi = 0; vi < NVARIANTS; vi++) {
-        Group g = named_group("d4");
-        SymSpec ss = make_sym(&variants[vi], g);
-        Model m = model_new(&ns, &ss, 1300 + (uint64_t)vi);
-        float x[B * C_ * N_ * N_], views[D4_ORDER * B * C_ * N_ * N_];
-        wall_inputs(x, B, &r);
-        const float *q = qmodel_forward(m.q, x, B);
-        ck_assert_msg(q != NULL, "forward failed");
-        int perm[N_ * N_];
-        for (int i = 0; i < g.n; i++) {
-            group_cell_perm(perm, g.elem[i], N_);
-            for (int b = 0; b < B; b++)
-                for (int k = 0; k < C_; k++)
-                    for (int j = 0; j < nn; j++)
-                        views[((size_t)i * B + b) * D + k * nn + perm[j]] = x[(size_t)b * D + k * nn + j];
-        }
-        Net *plain = net_create(&ns, m.params, NULL);
-        ck_assert_msg(plain != NULL, "net_create failed");
-        const float *y = net_forward(plain, views, g.n * B);
-        ck_assert_msg(y != NULL, "dense forward failed");
-        for (int b = 0; b < B; b++) {
-            const float *v = qmodel_view_q(m.q, b);
-            for (int i = 0; i < g.n; i++)
-                for (int a = 0; a < A; a++) {
-                    float want = y[((size_t)i * B + b) * A + d4_action(g.elem[i], a)];
-                    ck_assert_msg(v[i * A + a] == want, "%s: row %d view %d action %d: sparse %.9g, dense %.9g", variants[vi].label, b, i, a, v[i * A + a], want);
-                }
-        }
-        net_free(plain);
-        /* every view of g.x is, bit for bit, a view of x (mapped by rho(g)) */
-        float vx[B * D4_ORDER * 4];
-        for (int b = 0; b < B; b++)
-            memcpy(vx + (size_t)b * g.n * A, qmodel_view_q(m.q, b), (size_t)g.n * A * sizeof(float));
-        for (int gi = 0; gi < g.n; gi++) {
-            int ge = g.elem[gi];
-            group_cell_perm(perm, ge, N_);
-            float gx[B * C_ * N_ * N_];
-            for (int b = 0; b < B; b++)
-                for (int k = 0; k < C_; k++)
-                    for (int j = 0; j < nn; j++)
-                        gx[(size_t)b * D + k * nn + perm[j]] = x[(size_t)b * D + k * nn + j];
-            ck_assert_msg(qmodel_forward(m.q, gx, B) != NULL, "forward failed");
+    for (int kind = 0; kind < ROWS_KINDS; kind++)
+        for (int vi = 0; vi < NVARIANTS; vi++) {
+            Group g = named_group("d4");
+            SymSpec ss = make_sym(&variants[vi], g);
+            Model m = model_new(&ns, &ss, 1300 + (uint64_t)vi);
+            const char *rows = rows_kind[kind];
+            float x[B * C_ * N_ * N_], views[D4_ORDER * B * C_ * N_ * N_], dout[B * 4], dy[D4_ORDER * B * 4];
+            wall_inputs(x, B, kind, &r);
+            for (int k = 0; k < B * A; k++)
+                dout[k] = 2.0f * rng_float(&r) - 1.0f;
+            const float *q = qmodel_forward(m.q, x, B);
+            ck_assert_msg(q != NULL, "forward failed");
+            memset(m.grads, 0, m.np * sizeof(float));
+            qmodel_backward(m.q, dout, 1);
+            int perm[N_ * N_];
+            for (int i = 0; i < g.n; i++) {
+                group_cell_perm(perm, g.elem[i], N_);
+                for (int b = 0; b < B; b++)
+                    for (int k = 0; k < C_; k++)
+                        for (int j = 0; j < nn; j++)
+                            views[((size_t)i * B + b) * D + k * nn + perm[j]] = x[(size_t)b * D + k * nn + j];
+            }
+            size_t nb = qmodel_base_nparams(m.q);
+            float *gp = calloc(nb, sizeof(float));
+            ck_assert_msg(gp != NULL, "calloc failed");
+            Net *plain = net_create(&ns, m.params, gp);
+            ck_assert_msg(plain != NULL, "net_create failed");
+            const float *y = net_forward(plain, views, g.n * B);
+            ck_assert_msg(y != NULL, "dense forward failed");
             for (int b = 0; b < B; b++) {
-                const float *vg = qmodel_view_q(m.q, b);
-                for (int i = 0; i < g.n; i++) {
-                    int found = 0;
-                    for (int j = 0; j < g.n && !found; j++) {
-                        int same = 1;
-                        for (int a = 0; a < A; a++)
-                            same &= vg[i * A + d4_action(ge, a)] == vx[((size_t)b * g.n + j) * A + a];
-                        found = same;
+                const float *v = qmodel_view_q(m.q, b);
+                for (int i = 0; i < g.n; i++)
+                    for (int a = 0; a < A; a++) {
+                        float want = y[((size_t)i * B + b) * A + d4_action(g.elem[i], a)];
+                        ck_assert_msg(v[i * A + a] == want, "%s, %s: row %d view %d action %d: sparse %.9g, dense %.9g", variants[vi].label, rows, b, i, a, v[i * A + a], want);
                     }
-                    ck_assert_msg(found, "%s: element %d row %d: view %d of g.x is not exactly a view of x", variants[vi].label, ge, b, i);
+            }
+            /* the upstream gradient each view gets, as sym.h defines it */
+            for (int i = 0; i < g.n; i++)
+                for (int b = 0; b < B; b++) {
+                    float s = qmodel_view_weight(m.q, b)[i];
+                    if (variants[vi].method == SYM_EQUIZERO)
+                        s = variants[vi].grad == GRAD_SELECTED ? (qmodel_chosen(m.q, b) == g.elem[i] ? 1.0f : 0.0f) : 1.0f / (float)g.n;
+                    for (int a = 0; a < A; a++)
+                        dy[((size_t)i * B + b) * A + d4_action(g.elem[i], a)] = s * dout[b * A + a];
+                }
+            net_backward(plain, dy, NULL);
+            for (size_t k = 0; k < nb; k++)
+                ck_assert_msg(memcmp(&gp[k], &m.grads[k], sizeof(float)) == 0, "%s, %s: base gradient %zu through sparse views %.9g, dense %.9g", variants[vi].label, rows, k, m.grads[k], gp[k]);
+            net_free(plain);
+            free(gp);
+            /* every view of g.x is, bit for bit, a view of x (mapped by rho(g)) */
+            float vx[B * D4_ORDER * 4];
+            for (int b = 0; b < B; b++)
+                memcpy(vx + (size_t)b * g.n * A, qmodel_view_q(m.q, b), (size_t)g.n * A * sizeof(float));
+            for (int gi = 0; gi < g.n; gi++) {
+                int ge = g.elem[gi];
+                group_cell_perm(perm, ge, N_);
+                float gx[B * C_ * N_ * N_];
+                for (int b = 0; b < B; b++)
+                    for (int k = 0; k < C_; k++)
+                        for (int j = 0; j < nn; j++)
+                            gx[(size_t)b * D + k * nn + perm[j]] = x[(size_t)b * D + k * nn + j];
+                ck_assert_msg(qmodel_forward(m.q, gx, B) != NULL, "forward failed");
+                for (int b = 0; b < B; b++) {
+                    const float *vg = qmodel_view_q(m.q, b);
+                    for (int i = 0; i < g.n; i++) {
+                        int found = 0;
+                        for (int j = 0; j < g.n && !found; j++) {
+                            int same = 1;
+                            for (int a = 0; a < A; a++)
+                                same &= vg[i * A + d4_action(ge, a)] == vx[((size_t)b * g.n + j) * A + a];
+                            found = same;
+                        }
+                        ck_assert_msg(found, "%s, %s: element %d row %d: view %d of g.x is not exactly a view of x", variants[vi].label, rows, ge, b, i);
+                    }
                 }
             }
+            model_free(&m);
         }
-        model_free(&m);
-    }
 }
 END_TEST
 
