@@ -333,20 +333,8 @@ static void bias_backward(float *restrict db /*(O)*/, const float *restrict d /*
         axpy(db, 1.0f, d + (size_t)b * O, O);
 }
 
-/* Index of the lowest set bit of a byte (entry 0 unused). */
-static const unsigned char lowest_bit[256] = {
-    0, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    5, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    6, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    5, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    7, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    5, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    6, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-    5, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0,
-};
-
-/* Nonzeros of B dense rows in ascending index order (8-wide nonzero mask,
- * then its set bits); returns their number. */
+/* Nonzeros of B dense rows in ascending index order (blocks of 8 zeros
+ * skipped, the others written without branches); returns their number. */
 int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *rowptr)
 {
     int nz = 0;
@@ -355,14 +343,17 @@ int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *row
         const float *restrict xr = x + (size_t)b * D;
         int i = 0;
         for (; i + 8 <= D; i += 8) {
-            unsigned m = 0;
-            for (int u = 0; u < 8; u++)
-                m |= (unsigned)(xr[i + u] != 0.0f) << u;
-            for (; m; m &= m - 1) {
-                int u = lowest_bit[m];
-                idx[nz] = i + u;
-                val[nz] = xr[i + u];
-                nz++;
+            /* skip a block of zeros (+0 or -0: the sign bit shifted out) */
+            uint32_t u[8], any = 0;
+            memcpy(u, xr + i, sizeof u);
+            for (int k = 0; k < 8; k++)
+                any |= u[k] << 1;
+            if (!any)
+                continue;
+            for (int k = 0; k < 8; k++) { /* write always, keep if nonzero: no branch */
+                idx[nz] = i + k;
+                val[nz] = xr[i + k];
+                nz += xr[i + k] != 0.0f;
             }
         }
         for (; i < D; i++) {
@@ -382,6 +373,7 @@ enum { GB = 64 };
 
 #if defined(__GNUC__)
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 static inline v8f v8_load(const float *p)
 {
     v8f v;
@@ -393,9 +385,27 @@ static inline void v8_store(float *p, v8f v)
     memcpy(p, &v, sizeof v);
 }
 
+/* Stores a, or relu(a) (a > 0 ? a : 0, as relu_inplace) when w is non-NULL;
+ * then returns acc + relu(a) * w[0:8], one step of dot()'s partial sums. */
+static inline v8f strip_out(float *out, v8f a, const float *w, v8f acc)
+{
+    if (!w) {
+        v8_store(out, a);
+        return acc;
+    }
+    const v8f zero = {0};
+    v8i pos = a > zero;
+    a = (v8f)((v8i)a & pos);
+    v8_store(out, a);
+    return acc + a * v8_load(w);
+}
+
 /* One GB-wide strip: out[0:GB] = init[0:GB] + sum_k val[k] src[idx[k]*lds + 0:GB]
- * in k order, with the GB accumulators in registers. */
-static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds)
+ * in k order, with the GB accumulators in registers. With w non-NULL, the
+ * strip of a one-output head (head_forward): out gets the ReLU, and
+ * sum_j relu(out[j]) w[j] is added to the 8 partial sums acc in dot()'s order. */
+static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds,
+                                const float *w, float *acc)
 {
     v8f a0 = v8_load(init), a1 = v8_load(init + 8), a2 = v8_load(init + 16), a3 = v8_load(init + 24);
     v8f a4 = v8_load(init + 32), a5 = v8_load(init + 40), a6 = v8_load(init + 48), a7 = v8_load(init + 56);
@@ -412,23 +422,32 @@ static inline void gather_strip(float *out, const float *init, const int *restri
         a6 += v * v8_load(r + 48);
         a7 += v * v8_load(r + 56);
     }
-    v8_store(out, a0);
-    v8_store(out + 8, a1);
-    v8_store(out + 16, a2);
-    v8_store(out + 24, a3);
-    v8_store(out + 32, a4);
-    v8_store(out + 40, a5);
-    v8_store(out + 48, a6);
-    v8_store(out + 56, a7);
+    v8f d = w ? v8_load(acc) : a0;
+    d = strip_out(out, a0, w, d);
+    d = strip_out(out + 8, a1, w ? w + 8 : NULL, d);
+    d = strip_out(out + 16, a2, w ? w + 16 : NULL, d);
+    d = strip_out(out + 24, a3, w ? w + 24 : NULL, d);
+    d = strip_out(out + 32, a4, w ? w + 32 : NULL, d);
+    d = strip_out(out + 40, a5, w ? w + 40 : NULL, d);
+    d = strip_out(out + 48, a6, w ? w + 48 : NULL, d);
+    d = strip_out(out + 56, a7, w ? w + 56 : NULL, d);
+    if (w)
+        v8_store(acc, d);
 }
 #else
-static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds)
+static inline void gather_strip(float *out, const float *init, const int *restrict idx, const float *restrict val, int k0, int k1, const float *restrict src, size_t lds,
+                                const float *w, float *acc)
 {
-    float acc[GB];
-    memcpy(acc, init, sizeof acc);
+    float a[GB];
+    memcpy(a, init, sizeof a);
     for (int k = k0; k < k1; k++)
-        axpy(acc, val[k], src + (size_t)idx[k] * lds, GB);
-    memcpy(out, acc, sizeof acc);
+        axpy(a, val[k], src + (size_t)idx[k] * lds, GB);
+    if (w)
+        for (int j = 0; j < GB; j++) {
+            a[j] = a[j] > 0.0f ? a[j] : 0.0f;
+            acc[j % VB] += a[j] * w[j];
+        }
+    memcpy(out, a, sizeof a);
 }
 #endif
 
@@ -448,7 +467,7 @@ static void gather_rows(float *out /*(R,O)*/, const float *init, size_t ldi, con
         int k0 = rowptr[r] - base + skip, k1 = rowptr[r + 1] - base;
         int j = 0;
         for (; j + GB <= O; j += GB)
-            gather_strip(o + j, in + j, idx, val, k0, k1, src + j, (size_t)O);
+            gather_strip(o + j, in + j, idx, val, k0, k1, src + j, (size_t)O, NULL, NULL);
         if (j < O) {
             float tail[GB];
             int w = O - j;
@@ -498,6 +517,77 @@ static void sparse_forward(Net *net, float *out /*(B,O)*/, const float *w /*(I,O
         init = net->pre;
     }
     gather_rows(out, init, 0, x->idx, x->val, x->rowptr, net->skip, w, B, O, relu);
+}
+
+/* 1 if net is a sparse-input dense layer GB wide (or a multiple) then a
+ * one-output dense layer, the lambda network's shape: head_forward and
+ * head_backward then make one pass over the rows each. */
+static int is_head(const Net *net)
+{
+    return net->spec.kind == NET_MLP && net->nlayers == 2 && net->layer[1].out == 1 && net->layer[0].out % GB == 0;
+}
+
+/* Forward of a head (is_head) on net->in: each row's hidden layer goes
+ * through its ReLU and the output's dot product while in registers. The same
+ * operations in the same order as sparse_forward then dense_forward, so the
+ * results are bit-identical to theirs. */
+static void head_forward(Net *net, int B)
+{
+    Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
+    const int H = L0->out;
+    const float *w1 = net->params + L0->w_off, *b1 = w1 + L0->w_count, *w2 = net->params + L1->w_off, b2 = w2[L1->w_count];
+    const SparseRows *x = &net->in;
+    const float *init = b1;
+    if (x->nprefix > 0) {
+        int rp[2] = {0, x->nprefix};
+        gather_rows(net->pre, b1, 0, x->pidx, x->pval, rp, 0, w1, 1, H, 0);
+        init = net->pre;
+    }
+    const int base = x->rowptr[0];
+    for (int r = 0; r < B; r++) {
+        int k0 = x->rowptr[r] - base + net->skip, k1 = x->rowptr[r + 1] - base;
+        float acc[VB] = {0};
+        for (int j = 0; j < H; j += GB)
+            gather_strip(L0->act + (size_t)r * H + j, init + j, x->idx, x->val, k0, k1, w1 + j, (size_t)H, w2 + j, acc);
+        float sum = 0.0f;
+        for (int u = 0; u < VB; u++)
+            sum += acc[u];
+        L1->act[r] = b2 + sum;
+    }
+}
+
+/* Backward of a head (is_head) from g (B) = d(loss)/d(output), parameter
+ * gradients only, in one pass over the rows: the same operations in the
+ * same order, per gradient entry, as net_backward's layer by layer (output
+ * layer, ReLU, bias, then sparse_backward_w), so bit-identical to it. */
+static void head_backward(Net *net, const float *g)
+{
+    Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
+    const int H = L0->out, B = net->B;
+    const float *restrict w2 = net->params + L1->w_off;
+    float *restrict dw1 = net->grads + L0->w_off, *restrict db1 = dw1 + L0->w_count;
+    float *restrict dw2 = net->grads + L1->w_off, *restrict db2 = dw2 + L1->w_count;
+    float *restrict d = net->g0, *restrict sum = net->pre; /* one row's hidden gradient; its sum over rows */
+    const SparseRows *x = &net->in;
+    const int L = x->nprefix, base = x->rowptr[0], skip = net->skip;
+    if (L > 0)
+        memset(sum, 0, (size_t)H * sizeof *sum);
+    for (int b = 0; b < B; b++) {
+        const float gb = g[b];
+        const float *restrict a = L0->act + (size_t)b * H;
+        db2[0] += gb;
+        for (int j = 0; j < H; j++) {
+            dw2[j] += gb * a[j];
+            d[j] = a[j] > 0.0f ? 0.0f + gb * w2[j] : 0.0f;
+            db1[j] += d[j];
+        }
+        if (L > 0)
+            axpy(sum, 1.0f, d, H);
+        for (int k = x->rowptr[b] - base + skip; k < x->rowptr[b + 1] - base; k++)
+            axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d, H);
+    }
+    for (int k = 0; k < L; k++)
+        axpy(dw1 + (size_t)x->pidx[k] * H, x->pval[k], sum, H);
 }
 
 /* dW[i,:] += x[b,i] d[b,:] over the first layer's recorded nonzeros: the
@@ -694,6 +784,10 @@ static void conv_backward(float *dx /*(B,Ci,n,n) or NULL*/, float *dw /*(Co,Ci*9
  * first layer's sparse rows in net->in. */
 static const float *forward_layers(Net *net, const float *x, int B)
 {
+    if (is_head(net)) {
+        head_forward(net, B);
+        return net->layer[1].act;
+    }
     for (int l = 0; l < net->nlayers; l++) {
         Layer *L = &net->layer[l];
         int relu = l < net->nlayers - 1;
@@ -749,6 +843,10 @@ void net_backward(Net *net, const float *dout, float *din)
     int B = net->B;
     if (B == 0)
         return;
+    if (is_head(net) && net->grads && !din) {
+        head_backward(net, dout);
+        return;
+    }
     const float *g = dout; /* d(loss)/d(output of layer l) */
     float *gown = NULL;    /* g once it lives in a ping-pong buffer (all but the last layer) */
     for (int l = net->nlayers - 1; l >= 0; l--) {
