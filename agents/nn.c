@@ -481,10 +481,9 @@ static void gather_rows(float *out /*(R,O)*/, const float *init, size_t ldi, con
     }
 }
 
-/* Length of the prefix every row's list starts with (same indices and values):
- * in observation planes the walls, listed first and shared by every state and
- * every view. 0 when B < 1. Compared with memcmp, so cheap when it holds. */
-static int common_prefix(const int *idx, const float *val, const int *rowptr, int B)
+/* Longest prefix of entries every row starts with (see nn.h); compared with
+ * memcmp, so cheap when it holds. */
+int net_common_prefix(const int *idx, const float *val, const int *rowptr, int B)
 {
     if (B < 1)
         return 0;
@@ -814,7 +813,7 @@ const float *net_forward(Net *net, const float *in, int B)
     net->B = B;
     if (net->spec.kind == NET_MLP) {
         net_sparse_rows(in, B, net->in_dim, net->idx, net->val, net->rowptr);
-        int L = common_prefix(net->idx, net->val, net->rowptr, B);
+        int L = net_common_prefix(net->idx, net->val, net->rowptr, B);
         SparseRows x = {net->idx, net->val, L, net->idx, net->val, net->rowptr};
         net->in = x;
         net->skip = L;

@@ -86,6 +86,11 @@ const float *net_forward_sparse(Net *net, const SparseRows *x, int B);
  * the form net_forward_sparse takes (idx and val need room for B*D entries,
  * rowptr for B+1, rowptr[0] = 0). Returns the number of nonzeros. */
 int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *rowptr);
+/* Length of the longest prefix of entries (same index, same value bits) that
+ * all B rows of the lists (as net_sparse_rows writes them) start with: in
+ * observation planes the walls, listed first and shared by every state and
+ * every view. 0 when B < 1. */
+int net_common_prefix(const int *idx, const float *val, const int *rowptr, int B);
 /* Backward pass of the last forward: dout (B, out). Accumulates (+=) into the
  * gradient buffer; writes d(loss)/d(in) into din (B, C*n*n) when din is
  * non-NULL. Cannot fail. */

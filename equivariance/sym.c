@@ -486,21 +486,6 @@ static int permute_sorted_bitmap(QModel *q, const int *restrict idx, const float
     return o;
 }
 
-/* Entries every input row starts with (same index and value), e.g. walls. */
-static int rows_common_prefix(const int *idx, const float *val, const int *rowptr, int B)
-{
-    int L = B > 0 ? rowptr[1] : 0;
-    for (int b = 1; b < B && L > 0; b++) {
-        int k0 = rowptr[b], n = rowptr[b + 1] - k0;
-        L = n < L ? n : L;
-        int l = 0;
-        while (l < L && idx[l] == idx[k0 + l] && memcmp(&val[l], &val[k0 + l], sizeof *val) == 0)
-            l++;
-        L = l;
-    }
-    return L;
-}
-
 enum { SMALL_REST = 16 }; /* row remainders sorted by insertion */
 
 /* Writes row (idx, val, n entries) with every index mapped by sc, sorted
@@ -606,7 +591,7 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
     net_sparse_rows(in, B, D, q->bidx, q->bval, q->brow);
     const int *restrict bidx = q->bidx, *restrict brow = q->brow;
     const float *restrict bval = q->bval;
-    const int L = rows_common_prefix(bidx, bval, brow, B);
+    const int L = net_common_prefix(bidx, bval, brow, B);
     if (stack_remainders(q, B, L))
         return;
     int o = 0;
@@ -625,7 +610,7 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
     }
     q->srow[G * B] = o;
     /* list the shared prefix once, then close the rows up over it */
-    const int P = rows_common_prefix(q->sidx, q->sval, q->srow, G * B);
+    const int P = net_common_prefix(q->sidx, q->sval, q->srow, G * B);
     memcpy(q->pidx, q->sidx, (size_t)P * sizeof *q->pidx);
     memcpy(q->pval, q->sval, (size_t)P * sizeof *q->pval);
     int w = 0;
