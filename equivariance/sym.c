@@ -17,6 +17,8 @@
  * backward do not allocate. */
 #include "sym.h"
 
+#include "softplus.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +59,7 @@ struct QModel {
     int *chosen;    /* (B) equizero's view index */
     float *dy;      /* (G*B, A) gradient w.r.t. the base outputs */
     float *dz;      /* (G*B) gradient w.r.t. the lambda outputs */
+    float *sp;      /* (G*B) softplus: the unnormalised weights softplus(z) */
     float *dw;      /* (G*B) softplus: d(weight)/dz = sigmoid(z), kept from forward */
     float *wsum;    /* (B) softplus: sum of the unnormalised weights */
     const float *none_out; /* method none: the base output of the last forward */
@@ -284,6 +287,7 @@ void qmodel_free(QModel *q)
     free(q->chosen);
     free(q->dy);
     free(q->dz);
+    free(q->sp);
     free(q->dw);
     free(q->wsum);
     free(q);
@@ -329,9 +333,10 @@ static int reserve(QModel *q, int B)
     int *chosen = malloc(rows * sizeof *chosen);
     float *dy = malloc(G * rows * A * sizeof *dy);
     float *dz = malloc(G * rows * sizeof *dz);
+    float *sp = malloc(G * rows * sizeof *sp);
     float *dw = malloc(G * rows * sizeof *dw);
     float *wsum = malloc(rows * sizeof *wsum);
-    if (!xs || !bidx || !bval || !brow || !sidx || !sval || !srow || !v || !w || !qq || !chosen || !dy || !dz || !dw || !wsum) {
+    if (!xs || !bidx || !bval || !brow || !sidx || !sval || !srow || !v || !w || !qq || !chosen || !dy || !dz || !sp || !dw || !wsum) {
         free(xs);
         free(bidx);
         free(bval);
@@ -345,6 +350,7 @@ static int reserve(QModel *q, int B)
         free(chosen);
         free(dy);
         free(dz);
+        free(sp);
         free(dw);
         free(wsum);
         return -1;
@@ -362,6 +368,7 @@ static int reserve(QModel *q, int B)
     free(q->chosen);
     free(q->dy);
     free(q->dz);
+    free(q->sp);
     free(q->dw);
     free(q->wsum);
     q->xs = xs;
@@ -377,19 +384,11 @@ static int reserve(QModel *q, int B)
     q->chosen = chosen;
     q->dy = dy;
     q->dz = dz;
+    q->sp = sp;
     q->dw = dw;
     q->wsum = wsum;
     q->cap = B;
     return 0;
-}
-
-/* softplus(z) = log(1 + e^z) without overflow; *sig = its derivative
- * sigmoid(z), from the same exponential. */
-static float softplus(float z, float *sig)
-{
-    float e = expf(-fabsf(z));
-    *sig = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    return fmaxf(z, 0.0f) + log1pf(e);
 }
 
 /* Proxy loss of one mapped-back view (A values): lower is better. */
@@ -676,12 +675,14 @@ static const float *forward_views(QModel *q, const SparseRows *views, const floa
         const float *z = q->sparse ? net_forward_sparse(q->lam, views, G * B) : net_forward(q->lam, xs, G * B);
         if (!z)
             return NULL;
+        if (q->sym.lambda_norm == LNORM_SOFTPLUS)
+            softplus_sigmoid(z, q->sp, q->dw, G * B);
         for (int b = 0; b < B; b++) {
             float *wb = w + (size_t)b * (size_t)G;
             float s = 0.0f;
             if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
                 for (int i = 0; i < G; i++) {
-                    wb[i] = softplus(z[i * B + b], &q->dw[i * B + b]) + 1e-6f;
+                    wb[i] = q->sp[i * B + b] + 1e-6f;
                     s += wb[i];
                 }
                 q->wsum[b] = s;
