@@ -556,12 +556,9 @@ static void head_forward(Net *net, int B)
 }
 
 /* Backward of a head (is_head) from g (B) = d(loss)/d(output), parameter
- * gradients only: first, VB columns at a time with their accumulators in
- * registers, every row's hidden gradient d (through the ReLU) and the sums
- * over rows that the output weights, the hidden bias and the shared prefix
- * need; then the weight rows of each row's own entries. Per gradient entry,
- * the same operations in the same order as net_backward's layer by layer
- * (output layer, ReLU, bias, then sparse_backward_w), so bit-identical to it. */
+ * gradients only, in one pass over the rows: the same operations in the
+ * same order, per gradient entry, as net_backward's layer by layer (output
+ * layer, ReLU, bias, then sparse_backward_w), so bit-identical to it. */
 static void head_backward(Net *net, const float *g)
 {
     Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
@@ -569,34 +566,25 @@ static void head_backward(Net *net, const float *g)
     const float *restrict w2 = net->params + L1->w_off;
     float *restrict dw1 = net->grads + L0->w_off, *restrict db1 = dw1 + L0->w_count;
     float *restrict dw2 = net->grads + L1->w_off, *restrict db2 = dw2 + L1->w_count;
-    float *restrict d = net->g0, *restrict sum = net->pre; /* (B, H) hidden gradients; their sum over rows */
+    float *restrict d = net->g0, *restrict sum = net->pre; /* one row's hidden gradient; its sum over rows */
     const SparseRows *x = &net->in;
     const int L = x->nprefix, base = x->rowptr[0], skip = net->skip;
-    for (int j0 = 0; j0 < H; j0 += VB) {
-        float w2c[VB], dw2c[VB], db1c[VB], sumc[VB] = {0};
-        memcpy(w2c, w2 + j0, sizeof w2c);
-        memcpy(dw2c, dw2 + j0, sizeof dw2c);
-        memcpy(db1c, db1 + j0, sizeof db1c);
-        for (int b = 0; b < B; b++) {
-            const float gb = g[b];
-            const float *restrict a = L0->act + (size_t)b * H + j0;
-            float *restrict dr = d + (size_t)b * H + j0;
-            for (int u = 0; u < VB; u++) {
-                dw2c[u] += gb * a[u];
-                dr[u] = a[u] > 0.0f ? 0.0f + gb * w2c[u] : 0.0f;
-                db1c[u] += dr[u];
-                sumc[u] += dr[u];
-            }
+    if (L > 0)
+        memset(sum, 0, (size_t)H * sizeof *sum);
+    for (int b = 0; b < B; b++) {
+        const float gb = g[b];
+        const float *restrict a = L0->act + (size_t)b * H;
+        db2[0] += gb;
+        for (int j = 0; j < H; j++) {
+            dw2[j] += gb * a[j];
+            d[j] = a[j] > 0.0f ? 0.0f + gb * w2[j] : 0.0f;
+            db1[j] += d[j];
         }
-        memcpy(dw2 + j0, dw2c, sizeof dw2c);
-        memcpy(db1 + j0, db1c, sizeof db1c);
-        memcpy(sum + j0, sumc, sizeof sumc);
-    }
-    for (int b = 0; b < B; b++)
-        db2[0] += g[b];
-    for (int b = 0; b < B; b++)
+        if (L > 0)
+            axpy(sum, 1.0f, d, H);
         for (int k = x->rowptr[b] - base + skip; k < x->rowptr[b + 1] - base; k++)
-            axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d + (size_t)b * H, H);
+            axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d, H);
+    }
     for (int k = 0; k < L; k++)
         axpy(dw1 + (size_t)x->pidx[k] * H, x->pval[k], sum, H);
 }
