@@ -343,12 +343,10 @@ int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *row
         const float *restrict xr = x + (size_t)b * D;
         int i = 0;
         for (; i + 8 <= D; i += 8) {
-            /* skip a block of zeros (+0 or -0: the sign bit shifted out) */
-            uint32_t u[8], any = 0;
+            /* skip a block of zeros (+0 or -0: sign bits masked off) */
+            uint64_t u[4];
             memcpy(u, xr + i, sizeof u);
-            for (int k = 0; k < 8; k++)
-                any |= u[k] << 1;
-            if (!any)
+            if (!((u[0] | u[1] | u[2] | u[3]) & UINT64_C(0x7fffffff7fffffff)))
                 continue;
             for (int k = 0; k < 8; k++) { /* write always, keep if nonzero: no branch */
                 idx[nz] = i + k;
