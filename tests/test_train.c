@@ -405,6 +405,18 @@ START_TEST(command_line)
     ck_assert_msg(shb("train /nonexistent.ini", out, sizeof out) != 0 && strstr(out, "/nonexistent.ini"), "missing config: %s", out);
     ck_assert_msg(shb("eval /nonexistent.safetensors", out, sizeof out) != 0 && strstr(out, "/nonexistent.safetensors"), "missing checkpoint: %s", out);
     ck_assert_msg(shb("config show configs/goal-lambda.ini", out, sizeof out) == 0 && strstr(out, "method = lambda") && strstr(out, "lambda_hidden = 64"), "config show: %s", out);
+    /* bench train --config: only the named configs; the symmetrizer's share
+     * is a percentage, 0 without a symmetrizer */
+    ck_assert_msg(shb("bench train --config bench-small,bench-small-lambda --steps 1100", out, sizeof out) == 0, "bench train --config: %s", out);
+    ck_assert_msg(strstr(out, "bench-small ") && !strstr(out, "bench-large") && !strstr(out, "bench-small-equitune"), "bench train --config ran other configs: %s", out);
+    const char *row = strstr(out, "  bench-small-lambda");
+    ck_assert_msg(row != NULL, "no bench-small-lambda row: %s", out);
+    double f[7];
+    ck_assert_msg(sscanf(row, " bench-small-lambda %lf %lf %lf %lf %lf %lf %lf", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]) == 7 && f[0] == 1100.0 && f[6] > 0.0 && f[6] < 100.0,
+                  "bench-small-lambda row: %s", row);
+    row = strstr(out, "  bench-small ");
+    ck_assert_msg(sscanf(row, " bench-small %lf %lf %lf %lf %lf %lf %lf", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]) == 7 && f[6] == 0.0, "bench-small has a symmetrizer share: %s", row);
+    ck_assert_msg(shb("bench train --config bench-smal", out, sizeof out) == 2 && strstr(out, "'bench-smal'") && strstr(out, "allowed: bench-small,"), "bench unknown config: %s", out);
     snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt /tmp/eqg-train-lava5.txt", d);
     ck_assert(system(cmd) == 0);
     free(d);
