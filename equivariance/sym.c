@@ -35,7 +35,7 @@ struct QModel {
     int G, A, D;            /* views, actions, inputs per row (C*n*n) */
     int *gather;            /* (G, D): view i row[j] = in[gather[i*D + j]] */
     int *scatter;           /* (G, D): view i row[scatter[i*D + j]] = in[j] */
-    int *nz_idx;            /* (D) nonzero positions of one input row */
+    int *nz_idx;            /* (D) scratch: one input row's nonzeros (CNN views) or a view's mapped prefix */
     float *nz_val;          /* (D) their values */
     int sparse;             /* 1: MLP base, views as sparse lists (no xs) */
     uint64_t *bits;         /* ((D+63)/64) sparse: bitmap sorting one view row */
