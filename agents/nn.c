@@ -12,10 +12,10 @@
  * one gemm() over the whole batch (a convolution is im2col of the batch then
  * one GEMM), except in a one-output head (the lambda network's shape: sparse
  * layer, ReLU, one output), whose forward and backward make one pass per row
- * with the same operations in the same order (head_forward, head_backward). All activations live in one workspace
- * block owned by the Net, grown geometrically when a larger batch arrives, so
- * forward and backward never allocate in steady state. Adam, clipping and the
- * TD losses are in optim.c. */
+ * with the same operations in the same order (head_forward, head_backward).
+ * All activations live in one workspace block owned by the Net, grown
+ * geometrically when a larger batch arrives, so forward and backward never
+ * allocate in steady state. Adam, clipping and the TD losses are in optim.c. */
 #include "nn.h"
 
 #include <assert.h>
