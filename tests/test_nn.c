@@ -652,6 +652,74 @@ START_TEST(test_grad_layers)
 }
 END_TEST
 
+/* A sparse layer 64 wide (or a multiple) and one output, the lambda
+ * network's shape, runs as a fused head: its forward must equal, bit for bit,
+ * the first layer alone, then ReLU and dense_forward's dot product (8 partial
+ * sums); its backward (no input gradient) must equal, bit for bit, the
+ * layer-by-layer backward that an input gradient forces. B = 7 covers the
+ * four-row blocks and a tail; rows share a prefix (or, with vary, less). */
+START_TEST(test_one_output_head)
+{
+    enum { B = 7, C = 3, N = 5, D = C * N * N };
+    int widths[2] = {64, 128};
+    for (int wi = 0; wi < 2; wi++)
+        for (int vary = 0; vary < 2; vary++) {
+            const int H = widths[wi];
+            NetSpec s = mlp_spec(C, N, 1, &widths[wi], 1);
+            size_t np = net_nparams(&s);
+            float *p = xalloc(np), *g1 = xalloc(np), *g2 = xalloc(np), *x = xalloc((size_t)B * D), *din = xalloc((size_t)B * D), *h = xalloc((size_t)B * H);
+            Rng rng;
+            rng_seed(&rng, 77 + (uint64_t)wi, (uint64_t)vary);
+            fill_uniform(&rng, p, np, -0.5f, 0.5f);
+            prefix_rows(&rng, x, B, D, vary);
+            float d[B], z[B];
+            fill_uniform(&rng, d, B, -1, 1);
+            Net *net = net_create(&s, p, g1);
+            const float *q = net_forward(net, x, B);
+            ck_assert_msg(q != NULL, "head forward failed");
+            memcpy(z, q, sizeof z);
+            /* reference forward: the first layer as a net of its own */
+            NetSpec lin = mlp_spec(C, N, 0, NULL, H);
+            Net *first = net_create(&lin, p, NULL);
+            memcpy(h, net_forward(first, x, B), (size_t)B * H * sizeof(float));
+            const float *w2 = p + (size_t)D * H + H, b2 = w2[H];
+            for (int b = 0; b < B; b++) {
+                float acc[8] = {0};
+                for (int j = 0; j < H; j += 8)
+                    for (int u = 0; u < 8; u++) {
+                        float a = h[b * H + j + u] > 0.0f ? h[b * H + j + u] : 0.0f;
+                        acc[u] += a * w2[j + u];
+                    }
+                float sum = 0.0f;
+                for (int u = 0; u < 8; u++)
+                    sum += acc[u];
+                float want = b2 + sum;
+                ck_assert_msg(memcmp(&z[b], &want, sizeof want) == 0, "H %d vary %d row %d: head %.9g, layer by layer %.9g", H, vary, b, z[b], want);
+            }
+            net_free(first);
+            /* backward: fused (no input gradient) against layer by layer */
+            memset(g1, 0, np * sizeof(float));
+            net_backward(net, d, NULL);
+            memcpy(g2, g1, np * sizeof(float));
+            memset(g1, 0, np * sizeof(float));
+            net_forward(net, x, B);
+            net_backward(net, d, din);
+            for (size_t i = 0; i < np; i++)
+                ck_assert_msg(memcmp(&g1[i], &g2[i], sizeof(float)) == 0, "H %d vary %d: gradient %zu fused %.9g, layer by layer %.9g", H, vary, i, g2[i], g1[i]);
+            net_free(net);
+            free(h);
+            free(din);
+            free(x);
+            free(g2);
+            free(g1);
+            free(p);
+        }
+    int h64[1] = {64};
+    NetSpec one = mlp_spec(2, 3, 1, h64, 1);
+    grad_case(&one, 6, 0, 0.5f, 106, "sparse 64-wide + one-output head");
+}
+END_TEST
+
 START_TEST(test_grad_network_losses)
 {
     int h2[2] = {8, 6}, h1[1] = {5}, c2[2] = {3, 3};
@@ -1111,6 +1179,7 @@ static Suite *nn_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_grad_layers);
     tcase_add_test(tc, test_grad_network_losses);
+    tcase_add_test(tc, test_one_output_head);
     tcase_add_test(tc, test_backward_no_grads);
     suite_add_tcase(s, tc);
     tc = tcase_create("init");
