@@ -41,8 +41,10 @@ struct QModel {
     uint64_t *bits;         /* ((D+63)/64) sparse: bitmap sorting one view row */
     float *bitval;          /* (D) sparse: values by position for that row */
     int *aperm;             /* (G, A): aperm[i*A + a] = rho(elem[i])(a) */
-    /* workspace, sized for cap rows of input */
+    /* workspace, sized for cap rows of input: one block (work) holding every
+     * buffer below up to views, laid out by workspace_layout */
     int cap;
+    unsigned char *work;
     float *xs;      /* (G*B, D) stacked views (CNN base) */
     int *bidx;      /* (B*D) sparse: nonzero indices of the input rows */
     float *bval;    /* (B*D) their values */
@@ -274,22 +276,7 @@ void qmodel_free(QModel *q)
     free(q->bitval);
     free(q->pidx);
     free(q->pval);
-    free(q->bidx);
-    free(q->bval);
-    free(q->brow);
-    free(q->sidx);
-    free(q->sval);
-    free(q->srow);
-    free(q->xs);
-    free(q->v);
-    free(q->w);
-    free(q->q);
-    free(q->chosen);
-    free(q->dy);
-    free(q->dz);
-    free(q->sp);
-    free(q->dw);
-    free(q->wsum);
+    free(q->work);
     free(q);
 }
 
@@ -311,82 +298,56 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The next 64-byte-aligned piece of bytes at *off in base (NULL while only
+ * sizing, base NULL). */
+static void *carve(unsigned char *base, size_t *off, size_t bytes)
+{
+    size_t at = (*off + 63) & ~(size_t)63;
+    *off = at + bytes;
+    return base ? base + at : NULL;
+}
+
+/* Points q's workspace buffers into base (NULL: only sizing) for rows input
+ * rows; returns the bytes they take. */
+static size_t workspace_layout(QModel *q, unsigned char *base, size_t rows)
+{
+    const size_t G = (size_t)q->G, A = (size_t)q->A, D = (size_t)q->D;
+    const size_t nx = q->sparse ? 0 : G * rows * D, nl = q->sparse ? G * rows * D : 0, nb = q->sparse ? rows * D : 0;
+    size_t off = 0;
+    q->xs = carve(base, &off, nx * sizeof(float));
+    q->bidx = carve(base, &off, nb * sizeof(int));
+    q->bval = carve(base, &off, nb * sizeof(float));
+    q->brow = carve(base, &off, (rows + 1) * sizeof(int));
+    q->sidx = carve(base, &off, nl * sizeof(int));
+    q->sval = carve(base, &off, nl * sizeof(float));
+    q->srow = carve(base, &off, (G * rows + 1) * sizeof(int));
+    q->v = carve(base, &off, rows * G * A * sizeof(float));
+    q->w = carve(base, &off, rows * G * sizeof(float));
+    q->q = carve(base, &off, rows * A * sizeof(float));
+    q->chosen = carve(base, &off, rows * sizeof(int));
+    q->dy = carve(base, &off, G * rows * A * sizeof(float));
+    q->dz = carve(base, &off, G * rows * sizeof(float));
+    q->sp = carve(base, &off, G * rows * sizeof(float));
+    q->dw = carve(base, &off, G * rows * sizeof(float));
+    q->wsum = carve(base, &off, rows * sizeof(float));
+    return off;
+}
+
 /* Grows the workspace to B rows; 0 on success, -1 out of memory or overflow. */
 static int reserve(QModel *q, int B)
 {
     if (B <= q->cap)
         return 0;
-    size_t rows = (size_t)B, G = (size_t)q->G, A = (size_t)q->A, D = (size_t)q->D;
-    if (rows > SIZE_MAX / G / D / sizeof(float) || rows * G * D > (size_t)INT32_MAX)
+    size_t rows = (size_t)B, G = (size_t)q->G, D = (size_t)q->D;
+    if (rows > SIZE_MAX / G / D / sizeof(float) / 4 || rows * G * D > (size_t)INT32_MAX)
         return -1;
-    size_t nx = q->sparse ? 1 : G * rows * D, nl = q->sparse ? G * rows * D : 1, nb = q->sparse ? rows * D : 1;
-    float *xs = malloc(nx * sizeof *xs);
-    int *bidx = malloc(nb * sizeof *bidx);
-    float *bval = malloc(nb * sizeof *bval);
-    int *brow = malloc((rows + 1) * sizeof *brow);
-    int *sidx = malloc(nl * sizeof *sidx);
-    float *sval = malloc(nl * sizeof *sval);
-    int *srow = malloc((G * rows + 1) * sizeof *srow);
-    float *v = malloc(rows * G * A * sizeof *v);
-    float *w = malloc(rows * G * sizeof *w);
-    float *qq = malloc(rows * A * sizeof *qq);
-    int *chosen = malloc(rows * sizeof *chosen);
-    float *dy = malloc(G * rows * A * sizeof *dy);
-    float *dz = malloc(G * rows * sizeof *dz);
-    float *sp = malloc(G * rows * sizeof *sp);
-    float *dw = malloc(G * rows * sizeof *dw);
-    float *wsum = malloc(rows * sizeof *wsum);
-    if (!xs || !bidx || !bval || !brow || !sidx || !sval || !srow || !v || !w || !qq || !chosen || !dy || !dz || !sp || !dw || !wsum) {
-        free(xs);
-        free(bidx);
-        free(bval);
-        free(brow);
-        free(sidx);
-        free(sval);
-        free(srow);
-        free(v);
-        free(w);
-        free(qq);
-        free(chosen);
-        free(dy);
-        free(dz);
-        free(sp);
-        free(dw);
-        free(wsum);
+    QModel sizing = *q; /* sized on a copy: q keeps its buffers if malloc fails */
+    unsigned char *work = malloc(workspace_layout(&sizing, NULL, rows));
+    if (!work)
         return -1;
-    }
-    free(q->xs);
-    free(q->bidx);
-    free(q->bval);
-    free(q->brow);
-    free(q->sidx);
-    free(q->sval);
-    free(q->srow);
-    free(q->v);
-    free(q->w);
-    free(q->q);
-    free(q->chosen);
-    free(q->dy);
-    free(q->dz);
-    free(q->sp);
-    free(q->dw);
-    free(q->wsum);
-    q->xs = xs;
-    q->bidx = bidx;
-    q->bval = bval;
-    q->brow = brow;
-    q->sidx = sidx;
-    q->sval = sval;
-    q->srow = srow;
-    q->v = v;
-    q->w = w;
-    q->q = qq;
-    q->chosen = chosen;
-    q->dy = dy;
-    q->dz = dz;
-    q->sp = sp;
-    q->dw = dw;
-    q->wsum = wsum;
+    free(q->work);
+    q->work = work;
+    workspace_layout(q, work, rows);
     q->cap = B;
     return 0;
 }
@@ -487,35 +448,40 @@ static int permute_sorted_bitmap(QModel *q, const int *restrict idx, const float
 
 enum { SMALL_REST = 16 }; /* row remainders sorted by insertion */
 
-/* Writes row (idx, val, n entries) with every index mapped by sc, sorted
- * ascending, to (oi, ov): the first L entries come from the mapped, sorted
- * prefix (pi, pv, top = its last index, -1 if empty) when the remainder is
- * short and maps above it (the common case: the remainder is
- * insertion-sorted after it), else the whole row goes through the bitmap. */
-static void permute_row(QModel *q, const int *restrict idx, const float *restrict val, int n, int L, const int *restrict pi, const float *restrict pv, int top, const int *restrict sc,
-                        int *restrict oi, float *restrict ov)
+/* Writes the r entries (idx, val) with every index mapped by sc to (oi, ov),
+ * sorted ascending by insertion (r is small). Returns 0 as soon as an index
+ * maps to top or below (it would fall inside a prefix ending at top), else 1. */
+static int map_sorted_above(const int *restrict idx, const float *restrict val, int r, const int *restrict sc, int top, int *restrict oi, float *restrict ov)
 {
-    int r = n - L;
-    int fast = r <= SMALL_REST;
-    for (int k = 0; k < r && fast; k++)
-        fast = sc[idx[L + k]] > top;
-    if (!fast) {
-        permute_sorted_bitmap(q, idx, val, n, sc, oi, ov);
-        return;
-    }
-    memcpy(oi, pi, (size_t)L * sizeof *oi);
-    memcpy(ov, pv, (size_t)L * sizeof *ov);
-    for (int k = 0; k < r; k++) { /* insertion sort of the remainder */
-        int p = sc[idx[L + k]];
-        float v = val[L + k];
-        int j = L + k;
-        for (; j > L && oi[j - 1] > p; j--) {
+    for (int k = 0; k < r; k++) {
+        int p = sc[idx[k]];
+        if (p <= top)
+            return 0;
+        int j = k;
+        for (; j > 0 && oi[j - 1] > p; j--) {
             oi[j] = oi[j - 1];
             ov[j] = ov[j - 1];
         }
         oi[j] = p;
-        ov[j] = v;
+        ov[j] = val[k];
     }
+    return 1;
+}
+
+/* Writes row (idx, val, n entries) with every index mapped by sc, sorted
+ * ascending, to (oi, ov): the first L entries come from the mapped, sorted
+ * prefix (pi, pv, top = its last index, -1 if empty) when the remainder is
+ * short and maps above it (the common case), else the whole row goes through
+ * the bitmap. */
+static void permute_row(QModel *q, const int *restrict idx, const float *restrict val, int n, int L, const int *restrict pi, const float *restrict pv, int top, const int *restrict sc,
+                        int *restrict oi, float *restrict ov)
+{
+    if (n - L <= SMALL_REST && map_sorted_above(idx + L, val + L, n - L, sc, top, oi + L, ov + L)) {
+        memcpy(oi, pi, (size_t)L * sizeof *oi);
+        memcpy(ov, pv, (size_t)L * sizeof *ov);
+        return;
+    }
+    permute_sorted_bitmap(q, idx, val, n, sc, oi, ov);
 }
 
 /* The fast case of stack_sparse_views: every view maps the input rows'
@@ -547,23 +513,8 @@ static int stack_remainders(QModel *q, int B, int L)
                 o += r;
                 continue;
             }
-            if (r > SMALL_REST)
+            if (r > SMALL_REST || !map_sorted_above(bidx + k0, bval + k0, r, sc, top, q->sidx + o, q->sval + o))
                 return 0;
-            int *restrict oi = q->sidx + o;
-            float *restrict ov = q->sval + o;
-            for (int k = 0; k < r; k++) { /* insertion sort of the mapped remainder */
-                int p = sc[bidx[k0 + k]];
-                if (p <= top)
-                    return 0;
-                float v = bval[k0 + k];
-                int j = k;
-                for (; j > 0 && oi[j - 1] > p; j--) {
-                    oi[j] = oi[j - 1];
-                    ov[j] = ov[j - 1];
-                }
-                oi[j] = p;
-                ov[j] = v;
-            }
             o += r;
         }
     }
