@@ -335,8 +335,8 @@ static void bias_backward(float *restrict db /*(O)*/, const float *restrict d /*
         axpy(db, 1.0f, d + (size_t)b * O, O);
 }
 
-/* Nonzeros of B dense rows in ascending index order (blocks of 8 zeros
- * skipped, the others written without branches); returns their number. */
+/* Nonzeros of B dense rows in ascending index order (blocks of 8 and pairs
+ * of zeros skipped, the rest written without branches); returns their number. */
 int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *rowptr)
 {
     int nz = 0;
@@ -345,15 +345,24 @@ int net_sparse_rows(const float *x, int B, int D, int *idx, float *val, int *row
         const float *restrict xr = x + (size_t)b * D;
         int i = 0;
         for (; i + 8 <= D; i += 8) {
-            /* skip a block of zeros (+0 or -0: sign bits masked off) */
+            /* skip a block of zeros, then each pair of zeros (+0 or -0: sign
+             * bits masked off); a pair with a nonzero is written always and
+             * kept where nonzero, without a branch per float */
+            const uint64_t nonsign = UINT64_C(0x7fffffff7fffffff);
             uint64_t u[4];
             memcpy(u, xr + i, sizeof u);
-            if (!((u[0] | u[1] | u[2] | u[3]) & UINT64_C(0x7fffffff7fffffff)))
+            if (!((u[0] | u[1] | u[2] | u[3]) & nonsign))
                 continue;
-            for (int k = 0; k < 8; k++) { /* write always, keep if nonzero: no branch */
-                idx[nz] = i + k;
-                val[nz] = xr[i + k];
-                nz += xr[i + k] != 0.0f;
+            for (int w = 0; w < 4; w++) {
+                if (!(u[w] & nonsign))
+                    continue;
+                int k = i + 2 * w;
+                idx[nz] = k;
+                val[nz] = xr[k];
+                nz += xr[k] != 0.0f;
+                idx[nz] = k + 1;
+                val[nz] = xr[k + 1];
+                nz += xr[k + 1] != 0.0f;
             }
         }
         for (; i < D; i++) {

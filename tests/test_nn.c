@@ -620,6 +620,11 @@ START_TEST(test_sparse_input_path)
             free(g1);
             free(p);
         }
+    /* -0 counts as zero wherever it sits in a block of 8 or a pair */
+    float z[19] = {-0.0f, 0.0f, -0.0f, -0.0f, 0.0f, 0.0f, -0.0f, -0.0f, -0.0f, 2.0f, 0.0f, -0.0f, -0.0f, 0.0f, 0.0f, 0.0f, -0.0f, 0.0f, -3.0f};
+    int zi[19], zr[2];
+    float zv[19];
+    ck_assert_msg(net_sparse_rows(z, 1, 19, zi, zv, zr) == 2 && zi[0] == 9 && zv[0] == 2.0f && zi[1] == 18 && zv[1] == -3.0f, "net_sparse_rows with -0 entries: %d entries", zr[1]);
     int c1[1] = {2};
     NetSpec c = cnn_spec(3, 5, 1, c1, 0, NULL, 4);
     float *cp = xalloc(net_nparams(&c));
