@@ -134,15 +134,13 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    TrainOptions opt = {.out_dir = out, .resume = resume, .progress = !quiet && isatty(2), .stop = &stop_requested, .log = stderr};
+    TrainOptions opt = {.out_dir = out, .resume = resume, .progress = !quiet && isatty(2), .stop = &stop_requested, .log = quiet ? NULL : stderr};
     TrainResult res;
     char err[1024];
     if (!quiet && strcmp(cfg.symmetry.method, "none") == 0)
         fprintf(stderr, "equigrid train: %s (%s, plain DQN) -> %s%s\n", cfg.run.name, cfg.env.name, out, resume ? " (resuming)" : "");
     else if (!quiet)
         fprintf(stderr, "equigrid train: %s (%s, %s over %s) -> %s%s\n", cfg.run.name, cfg.env.name, cfg.symmetry.method, cfg.symmetry.group, out, resume ? " (resuming)" : "");
-    if (cfg.network.init[0] && !quiet)
-        fprintf(stderr, "equigrid train: base network initialised from %s\n", cfg.network.init);
     if (train_run(&cfg, &opt, &res, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid train: %s\n", err);
         return 1;

@@ -500,6 +500,8 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
     if (!r->agent)
         goto done;
+    if (!ck && r->cfg.network.init[0] && opt->log)
+        fprintf(opt->log, "equigrid train: base network initialised from %s\n", r->cfg.network.init);
     r->agent->cfg = r->cfg; /* a resumed run may have a larger [train] steps */
     if (replay_init(&r->replay, (size_t)r->cfg.train.buffer_size, r->ncells, r->cfg.run.seed, STREAM_REPLAY) != 0) {
         snprintf(err, errlen, "cannot allocate a replay buffer of %ld transitions", r->cfg.train.buffer_size);

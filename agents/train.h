@@ -25,7 +25,7 @@ typedef struct {
     int resume;                     /* continue from out_dir/checkpoint.safetensors */
     int progress;                   /* draw a progress bar on stderr */
     volatile sig_atomic_t *stop;    /* set asynchronously (SIGINT) to stop cleanly; may be NULL */
-    FILE *log;                      /* messages; NULL for silence */
+    FILE *log;                      /* progress messages (e.g. where the base network came from); NULL for silence */
     Agent **keep_agent;             /* if non-NULL, receives the trained agent (caller frees) */
 } TrainOptions;
 

@@ -375,6 +375,13 @@ START_TEST(command_line)
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
     snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
+    /* network.init: reported once loaded, and a missing file is an error before any training */
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/init --set env.size=5 --set train.steps=200 --set eval.eval_episodes=2 --set network.init=%s/run/checkpoint.safetensors", bin(), d, d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "base network initialised from"), "train from network.init: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/noinit --set env.size=5 --set network.init=%s/none.safetensors", bin(), d, d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "none.safetensors: cannot open") && !strstr(out, "initialised from"), "missing network.init: %s", out);
+    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
     ck_assert_msg(strstr(out, "\"episodes\": 7") && strstr(out, "\"return\": {\"mean\":") && strstr(out, "\"success\""), "eval --json output: %s", out);
     FILE *m = fopen("/tmp/eqg-train-map5.txt", "w");
     fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
