@@ -15,9 +15,9 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS := $(shell pkg-config --cflags $(TESTPKG))
 TEST_LIBS   := $(shell pkg-config --libs $(TESTPKG))
 
-MODULES  := envs equivariance agents replay configs render
+MODULES  := core envs nn equivariance replay configs agents experiments render
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(MODULES)))
-CMD_SRC  := main.c $(wildcard cmd_*.c)
+CMD_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
@@ -28,7 +28,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
             libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgif-dev libinih-dev \
             libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core
 
-.PHONY: all test sanitize bench deps clean help
+.PHONY: all test sanitize bench deps clean help check-layers
 # keep test objects: they are intermediate files of a pattern chain
 .SECONDARY:
 all: equigrid
@@ -65,6 +65,10 @@ test: $(TESTS) $(BUILD)/equigrid
 sanitize:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
+# Fails naming file:line on an #include that the layering table forbids.
+check-layers:
+	@sh tools/check-layers
+
 bench: equigrid
 	OPENBLAS_NUM_THREADS=1 ./equigrid bench all
 
@@ -79,6 +83,7 @@ help:
 	@echo "make deps     install missing Debian packages (apt-get, needs root or sudo)"
 	@echo "make test     build and run every Check suite"
 	@echo "make sanitize the same suites under ASan + UBSan"
+	@echo "make check-layers  every #include follows the layering table"
 	@echo "make bench    env, GEMM and training throughput figures"
 	@echo "make clean    remove build outputs"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safetensors.h"
+#include "../nn/safetensors.h"
 
 /* RNG streams derived from [run] seed (envs use their own, see train). */
 enum { STREAM_INIT = 1, STREAM_EXPLORE = 2 };

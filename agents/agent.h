@@ -14,8 +14,8 @@
 #include "../configs/config.h"
 #include "../envs/env.h"
 #include "../equivariance/sym.h"
-#include "nn.h"
-#include "safetensors.h"
+#include "../nn/nn.h"
+#include "../nn/safetensors.h"
 
 /* Metadata "format" of every equigrid checkpoint. */
 #define AGENT_FORMAT "equigrid-checkpoint-1"

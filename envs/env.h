@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "../equivariance/group.h"
-#include "rng.h"
+#include "../core/rng.h"
 
 enum { CELL_WALL = 1, CELL_AGENT = 2, CELL_GOAL = 4, CELL_LAVA = 8 };
 enum { ACT_UP = 0, ACT_RIGHT = 1, ACT_DOWN = 2, ACT_LEFT = 3, ACT_STAY = 4 };

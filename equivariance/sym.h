@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "../agents/nn.h"
+#include "../nn/nn.h"
 #include "group.h"
 
 typedef enum { SYM_NONE, SYM_EQUITUNE, SYM_EQUIZERO, SYM_LAMBDA } SymMethod;

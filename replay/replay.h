@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../envs/rng.h"
+#include "../core/rng.h"
 
 typedef struct {
     size_t capacity;   /* transitions */

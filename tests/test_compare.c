@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../configs/compare.h"
+#include "../experiments/compare.h"
 #include "../render/plot.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../agents/gemm.h"
-#include "../agents/nn.h"
+#include "../nn/gemm.h"
+#include "../nn/nn.h"
 
 /* ---------- helpers ---------- */
 

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agents/safetensors.h"
-#include "../envs/rng.h"
+#include "../nn/safetensors.h"
+#include "../core/rng.h"
 
 static char dir[64];
 static char path[128];

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../envs/rng.h"
+#include "../core/rng.h"
 #include "../equivariance/softplus.h"
 
 #define MAX_ULP 4.0       /* allowed error where the exact result is a normal float */

@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "render/agentview.h"
-#include "render/render.h"
+#include "agentview.h"
+#include "../render/render.h"
 
 enum { MAX_SETS = 64 };
 

@@ -12,7 +12,7 @@
 #include "../agents/agent.h"
 #include "../configs/config.h"
 #include "../envs/env.h"
-#include "render.h"
+#include "../render/render.h"
 
 /* Env stream used by the rendering commands (distinct from training's). */
 enum { RENDER_ENV_STREAM = 9001 };

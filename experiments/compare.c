@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../envs/rng.h"
+#include "../core/rng.h"
 #include "../render/plot.h"
 
 static void fmt(char *err, size_t errlen, const char *f, ...)

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agents/agent.h"
-#include "agents/gemm.h"
-#include "agents/train.h"
+#include "../agents/agent.h"
+#include "../nn/gemm.h"
+#include "../agents/train.h"
 #include "cmd.h"
 
 enum { MAX_SETS = 64 };

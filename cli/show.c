@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agents/agent.h"
+#include "../agents/agent.h"
 #include "cmd.h"
 
 enum { SHOW_MAX_SETS = 64 };

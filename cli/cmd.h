@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "render/window.h"
+#include "../render/window.h"
 
 int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "configs/compare.h"
-#include "render/plot.h"
+#include "../experiments/compare.h"
+#include "../render/plot.h"
 
 enum { MAX_SETS = 64 };
 

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "agents/gemm.h"
-#include "agents/train.h"
+#include "../nn/gemm.h"
+#include "../agents/train.h"
 #include "cmd.h"
-#include "envs/env.h"
-#include "replay/replay.h"
+#include "../envs/env.h"
+#include "../replay/replay.h"
 
 typedef struct {
     double seconds; /* wall time per measurement */

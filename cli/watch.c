@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "render/agentview.h"
-#include "render/render.h"
-#include "render/window.h"
+#include "agentview.h"
+#include "../render/render.h"
+#include "../render/window.h"
 
 enum { FRAME_MS = 15 };
 

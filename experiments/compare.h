@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "../configs/config.h"
 
 enum { CMP_MAX_SEEDS = 64, CMP_MAX_VARIANTS = 128, CMP_MAX_SETS = 32, CMP_PATH = 512 };
 

@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "../envs/rng.h"
+#include "../core/rng.h"
 
 enum { NET_MAX_LAYERS = 8 };
 typedef enum { NET_MLP, NET_CNN } NetKind;
