@@ -1,4 +1,4 @@
-/* cmd_bench.c - `equigrid bench [SECTION ...]`: throughput figures, one
+/* bench.c - `equigrid bench [SECTION ...]`: throughput figures, one
  * section per subsystem. Sections live in one static table {name, run}; `all`
  * runs every entry in table order. Each section prints its own table to
  * stdout and returns 0, or prints to stderr and returns non-zero.

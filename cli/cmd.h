@@ -1,11 +1,13 @@
 /* cmd.h - the subcommands of the equigrid program. Each takes the arguments
  * after its name (argv[0] is the subcommand) and returns the process exit
- * status; these are the I/O glue that may print and exit (STYLE.md rule 7). */
+ * status; these are the I/O glue that may print and exit (the libraries
+ * below only return errors). */
 #ifndef EQUIGRID_CMD_H
 #define EQUIGRID_CMD_H
 
 #include <stdio.h>
 
+#include "../configs/config.h"
 #include "../render/window.h"
 
 int cmd_show(int argc, char **argv);
@@ -19,6 +21,17 @@ int cmd_play(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
+
+/* --set options a config-driven command takes at most. */
+enum { CLI_MAX_SETS = 64 };
+/* If argv[i] is "--set k=v" or "--set=k=v", appends k=v to sets and returns
+ * how many arguments it took (2 or 1); 0 if argv[i] is no --set; -1 when the
+ * value is missing or sets already holds CLI_MAX_SETS. */
+int cli_take_set(int argc, char **argv, int i, const char **sets, int *nsets);
+/* Loads the INI config at path, applies the overrides, validates, and names
+ * the run after the file's stem when [run] name is empty. Prints the error
+ * as "equigrid CMD: ..." and returns -1, else 0. */
+int cli_load_config(Config *cfg, const char *path, const char **sets, int nsets, const char *cmd);
 
 /* Options of the window commands (watch, play). */
 enum { WINDOW_MAX_SETS = 64 };

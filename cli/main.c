@@ -1,5 +1,5 @@
 /* main.c - the equigrid program: parses the subcommand and hands over to its
- * cmd_*.c file, which wires the modules together. */
+ * cli/ file, which wires the modules together. */
 #include <stdio.h>
 #include <string.h>
 

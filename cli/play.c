@@ -1,4 +1,4 @@
-/* cmd_play.c - `equigrid play`: a human plays an environment with the arrow
+/* play.c - `equigrid play`: a human plays an environment with the arrow
  * keys in a resizable SDL2 window, drawn like `equigrid watch` (no agent, so
  * no Q overlay). --script injects keys (one per frame) for tests under Xvfb. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* cmd_record.c - `equigrid record`: greedy episodes of a checkpoint's agent
+/* record.c - `equigrid record`: greedy episodes of a checkpoint's agent
  * (or of an untrained agent built from a config) drawn headless into an
  * animated GIF and/or numbered PNGs. Draws into a software surface only: no
  * window, no display, no SDL_Init. Same pictures as `equigrid watch`. */

@@ -1,4 +1,4 @@
-/* cmd_show.c - `equigrid show ENV`: builds one env from a kind name or a map
+/* show.c - `equigrid show ENV`: builds one env from a kind name or a map
  * file (through the config module, so every [env] key and its errors are the
  * same as in training configs), resets it once and prints the layout as text
  * with a legend. */

@@ -1,4 +1,4 @@
-/* cmd_watch.c - `equigrid watch`: a checkpoint's agent plays greedy episodes
+/* watch.c - `equigrid watch`: a checkpoint's agent plays greedy episodes
  * in a resizable SDL2 window, with its Q-values as arrows and the views of
  * its symmetrizer. Keys pause, single-step, change speed, start a new
  * episode, apply a group element to the state, toggle overlays and help.

@@ -1,4 +1,4 @@
-/* cmd_window.c - the command-line options shared by the window commands
+/* window.c - the command-line options shared by the window commands
  * (`watch`, `play`): one target, --set, --size, --script, --frames. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,115 @@
+/* qvalues.c - `equigrid qvalues`: a checkpoint's Q-values (and its
+ * symmetrizer's views) on the start state of a map, as JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../agents/agent.h"
+#include "cmd.h"
+
+static void print_floats(const float *x, int n)
+{
+    putchar('[');
+    for (int i = 0; i < n; i++)
+        printf(i ? ", %.7g" : "%.7g", x[i]);
+    putchar(']');
+}
+
+int cmd_qvalues(int argc, char **argv)
+{
+    const char *ckpt = NULL, *mapfile = NULL;
+    int orient = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: equigrid qvalues CHECKPOINT --map FILE [--orient i]\n\n"
+                   "Prints as JSON the Q-values the agent acts on in the start state of the map (its\n"
+                   "first 'A'), after applying group element i (0-7) to the state when given. For a\n"
+                   "symmetrized agent also each view's Q-values mapped back by rho(h), its weight and\n"
+                   "(equizero) the chosen element.\n");
+            return 0;
+        } else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc) {
+            mapfile = argv[++i];
+        } else if (strcmp(argv[i], "--orient") == 0 && i + 1 < argc) {
+            const char *s = argv[++i];
+            if (s[0] < '0' || s[0] > '7' || s[1]) {
+                fprintf(stderr, "equigrid qvalues: --orient %s: expected a group element index 0-7\n", s);
+                return 2;
+            }
+            orient = s[0] - '0';
+        } else if (argv[i][0] != '-' && !ckpt) {
+            ckpt = argv[i];
+        } else {
+            fprintf(stderr, "equigrid qvalues: unexpected argument '%s' (see equigrid qvalues --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!ckpt || !mapfile) {
+        fprintf(stderr, "usage: equigrid qvalues CHECKPOINT --map FILE [--orient i]\n");
+        return 2;
+    }
+    char err[1024];
+    Agent *a = agent_load(ckpt, NULL, 0, err, sizeof err);
+    EnvMap *map = malloc(sizeof *map);
+    int rc = 1;
+    if (!a || !map) {
+        fprintf(stderr, "equigrid qvalues: %s\n", a ? "out of memory" : err);
+        goto done;
+    }
+    if (env_map_load(map, mapfile, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid qvalues: %s\n", err);
+        goto done;
+    }
+    if (map->n != a->n) {
+        fprintf(stderr, "equigrid qvalues: %s is %dx%d but the checkpoint's network takes %dx%d grids\n", mapfile, map->n, map->n, a->n, a->n);
+        goto done;
+    }
+    EnvConfig ec;
+    env_config_default(&ec, ENV_MAP);
+    snprintf(ec.map_path, sizeof ec.map_path, "%s", mapfile);
+    Env env;
+    if (env_init(&env, &ec, map, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid qvalues: %s\n", err);
+        goto done;
+    }
+    /* plane k is bit k of a cell: a network with fewer planes (goal: wall,
+     * agent, goal) reads a map exactly as long as the map has no cell kind
+     * beyond its planes */
+    for (int i = 0; i < map->n * map->n; i++)
+        if (map->cells[i] >> a->C) {
+            fprintf(stderr, "equigrid qvalues: %s has lava but the checkpoint's network takes %d planes (wall, agent, goal): it was trained on '%s'\n", mapfile, a->C, a->cfg.env.name);
+            goto done;
+        }
+    env_set_state(&env, map->cells, map->starts[0]);
+    env_transform(&env, orient);
+    uint8_t obs[ENV_MAX_CELLS];
+    env_observe(&env, obs);
+    const float *q = agent_q(a, obs, 1);
+    if (!q) {
+        fprintf(stderr, "equigrid qvalues: out of memory\n");
+        goto done;
+    }
+    static const char *names[] = {"up", "right", "down", "left", "stay"};
+    printf("{\"actions\": [");
+    for (int i = 0; i < a->A; i++)
+        printf(i ? ", \"%s\"" : "\"%s\"", names[i]);
+    printf("], \"orient\": %d, \"q\": ", orient);
+    print_floats(q, a->A);
+    if (a->sym.method != SYM_NONE) {
+        const float *vq = qmodel_view_q(a->online, 0), *w = qmodel_view_weight(a->online, 0);
+        printf(", \"method\": \"%s\", \"views\": [", sym_method_name(a->sym.method));
+        for (int i = 0; i < a->sym.group.n; i++) {
+            printf(i ? ", {\"element\": %d, \"q\": " : "{\"element\": %d, \"q\": ", a->sym.group.elem[i]);
+            print_floats(vq + (size_t)i * a->A, a->A);
+            printf(", \"weight\": %.7g}", w[i]);
+        }
+        putchar(']');
+        if (a->sym.method == SYM_EQUIZERO)
+            printf(", \"chosen\": %d", qmodel_chosen(a->online, 0));
+    }
+    printf("}\n");
+    rc = 0;
+done:
+    free(map);
+    agent_free(a);
+    return rc;
+}
