@@ -228,7 +228,8 @@ static double sparse_saving(const NetSpec *spec, int rows, double nnz)
 /* Trains each benchmark config and reports throughput and the update step's
  * arithmetic rate against sgemm on the hidden layers' shape. */
 static const char *const train_configs[] = {"bench-small", "bench-small-equitune", "bench-small-equizero", "bench-small-lambda",
-                                            "bench-large", "bench-large-equitune", "bench-large-equizero", "bench-large-lambda"};
+                                            "bench-large", "bench-large-equitune", "bench-large-equizero", "bench-large-lambda",
+                                            "bench-cnn",   "bench-cnn-equitune",   "bench-cnn-equizero",   "bench-cnn-lambda"};
 enum { NTRAIN = sizeof train_configs / sizeof train_configs[0] };
 
 /* 1 if name is an entry of the comma-separated list. */
@@ -336,7 +337,7 @@ static const struct {
     {"env", bench_env, "env steps/s for every env (1 core, random actions)"},
     {"replay", bench_replay, "memory of 1,000,000 goal 9x9 transitions"},
     {"gemm", bench_gemm, "cblas_sgemm GFLOP/s at the networks' shapes"},
-    {"train", bench_train, "bench-small/large x method: env steps/s, updates/s, GFLOP/s"},
+    {"train", bench_train, "bench-small/large/cnn x method: env steps/s, updates/s, GFLOP/s"},
 };
 enum { NSECTIONS = sizeof sections / sizeof sections[0] };
 
