@@ -144,6 +144,9 @@ typedef struct {
     long nrecent;
     char path_metrics[1024], path_eval[1024], path_ckpt[1024], path_config[1024];
     FILE *metrics, *evalf;
+    double t0, last_draw; /* wall clock at the loop's start and at the last progress line */
+    long step0;           /* step at the loop's start (0, or where a resumed run stopped) */
+    int stopped;          /* opt->stop ended the loop */
 } Run;
 
 
@@ -429,69 +432,67 @@ static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
     return 0;
 }
 
-int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
+/* Creates the run directory and names the files in it. */
+static int run_paths(Run *r, const char *dir, char *err, size_t errlen)
 {
-    Run run, *r = &run;
-    memset(r, 0, sizeof *r);
-    memset(res, 0, sizeof *res);
-    r->cfg = *cfg;
-    int rc = -1;
-    StFile *ck = NULL;
-    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create the run directory: %s", opt->out_dir, strerror(errno));
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
         return -1;
     }
-    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.csv", opt->out_dir);
-    snprintf(r->path_eval, sizeof r->path_eval, "%s/eval.csv", opt->out_dir);
-    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", opt->out_dir);
-    snprintf(r->path_config, sizeof r->path_config, "%s/config.ini", opt->out_dir);
-    if (opt->resume) {
-        ck = st_open(r->path_ckpt, err, errlen);
-        if (!ck)
-            return -1;
-        /* the run must continue with the same config (only [train] steps may grow) */
-        Config stored;
-        config_default(&stored);
-        const char *text = st_meta(ck, "config");
-        if (!text || config_from_string(&stored, text, r->path_ckpt, err, errlen) != 0) {
-            if (!text)
-                snprintf(err, errlen, "%s: no config in the checkpoint's metadata", r->path_ckpt);
-            st_close(ck);
-            return -1;
-        }
-        stored.train.steps = cfg->train.steps;
-        char *a = config_to_string(&stored), *b = config_to_string(cfg);
-        int same = a && b && strcmp(a, b) == 0;
-        if (!same && a && b) {
-            const char *p = a, *q = b;
-            while (*p && *p == *q)
-                p++, q++;
-            while (p > a && p[-1] != '\n')
-                p--;
-            const char *eol = strchr(p, '\n');
-            snprintf(err, errlen, "%s: the run was made with a different config (first difference at '%.*s'); only [train] steps may change on --resume", r->path_ckpt, (int)(eol ? eol - p : (long)strlen(p)), p);
-        }
-        free(a);
-        free(b);
-        if (!same) {
-            st_close(ck);
-            return -1;
-        }
-    } else if (access(r->path_metrics, F_OK) == 0) {
-        snprintf(err, errlen, "%s already holds a run (metrics.csv exists); use --resume to continue it, or --out for another directory", opt->out_dir);
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.csv", dir);
+    snprintf(r->path_eval, sizeof r->path_eval, "%s/eval.csv", dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", dir);
+    snprintf(r->path_config, sizeof r->path_config, "%s/config.ini", dir);
+    return 0;
+}
+
+/* Opens the checkpoint of the run to resume into *ck; the run must continue
+ * with the same config (only [train] steps may grow). */
+static int resume_open(Run *r, const Config *cfg, StFile **ck, char *err, size_t errlen)
+{
+    *ck = st_open(r->path_ckpt, err, errlen);
+    if (!*ck)
+        return -1;
+    Config stored;
+    config_default(&stored);
+    const char *text = st_meta(*ck, "config");
+    if (!text || config_from_string(&stored, text, r->path_ckpt, err, errlen) != 0) {
+        if (!text)
+            snprintf(err, errlen, "%s: no config in the checkpoint's metadata", r->path_ckpt);
         return -1;
     }
+    stored.train.steps = cfg->train.steps;
+    char *a = config_to_string(&stored), *b = config_to_string(cfg);
+    int same = a && b && strcmp(a, b) == 0;
+    if (!same && a && b) {
+        const char *p = a, *q = b;
+        while (*p && *p == *q)
+            p++, q++;
+        while (p > a && p[-1] != '\n')
+            p--;
+        const char *eol = strchr(p, '\n');
+        snprintf(err, errlen, "%s: the run was made with a different config (first difference at '%.*s'); only [train] steps may change on --resume", r->path_ckpt, (int)(eol ? eol - p : (long)strlen(p)), p);
+    }
+    free(a);
+    free(b);
+    return same ? 0 : -1;
+}
+
+/* Builds envs, agent (from ck when resuming) and replay, restores or starts
+ * the counters, writes config.ini and opens the CSVs. */
+static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err, size_t errlen)
+{
     r->map = malloc(sizeof *r->map);
     if (!r->map) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return -1;
     }
     if (agent_env_config(&r->cfg, &r->ec, r->map, err, errlen) != 0)
-        goto done;
+        return -1;
     r->E = r->cfg.train.num_envs;
     r->B = r->cfg.train.batch_size;
     if (vec_init(&r->venv, r->E, &r->ec, r->map, STREAM_ENV, err, errlen) != 0)
-        goto done;
+        return -1;
     const Env *e0 = &r->venv.envs[0];
     r->ncells = e0->ncells;
     if (ck)
@@ -499,104 +500,132 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
     else
         r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
     if (!r->agent)
-        goto done;
+        return -1;
     if (!ck && r->cfg.network.init[0] && opt->log)
         fprintf(opt->log, "equigrid train: base network initialised from %s\n", r->cfg.network.init);
     r->agent->cfg = r->cfg; /* a resumed run may have a larger [train] steps */
     if (replay_init(&r->replay, (size_t)r->cfg.train.buffer_size, r->ncells, r->cfg.run.seed, STREAM_REPLAY) != 0) {
         snprintf(err, errlen, "cannot allocate a replay buffer of %ld transitions", r->cfg.train.buffer_size);
-        goto done;
+        return -1;
     }
     if (run_alloc(r, err, errlen) != 0)
-        goto done;
+        return -1;
     int64_t rows[2] = {0, 0};
     if (ck) {
         if (run_restore(r, ck, rows, err, errlen) != 0)
-            goto done;
+            return -1;
     } else {
         vec_reset(&r->venv, r->obs);
         r->next_eval = r->cfg.eval.eval_every;
         r->next_ckpt = r->cfg.train.checkpoint_every;
         r->next_target = r->cfg.agent.target_update;
     }
-    st_close(ck);
-    ck = NULL;
     if (write_config(r, err, errlen) != 0)
-        goto done;
+        return -1;
     r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, rows[0], err, errlen);
     if (!r->metrics)
-        goto done;
+        return -1;
     r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", opt->resume, rows[1], err, errlen);
-    if (!r->evalf)
-        goto done;
+    return r->evalf ? 0 : -1;
+}
 
-    const Config *c = &r->cfg;
+/* One iteration of acting: every env takes an epsilon-greedy step, the
+ * transitions go into the replay buffer, finished episodes into metrics.csv. */
+static void run_collect(Run *r, float eps)
+{
     size_t nc = (size_t)r->ncells;
-    int C = r->agent->C, n = r->agent->n;
-    double t0 = now(), last_draw = 0.0;
-    long step0 = r->step;
-    int stopped = 0;
-    while (r->step < c->train.steps) {
-        if (opt->stop && *opt->stop) {
-            stopped = 1;
-            break;
-        }
-        float eps = epsilon_at(c, r->step);
-        agent_act(r->agent, r->obs, r->E, eps, r->act);
-        memcpy(r->prev_obs, r->obs, (size_t)r->E * nc);
-        vec_step(&r->venv, r->act, r->next_obs, r->obs, r->rew, r->term, r->trunc);
-        r->iter++;
-        for (int e = 0; e < r->E; e++) {
-            replay_push(&r->replay, r->prev_obs + (size_t)e * nc, r->act[e], r->rew[e], r->next_obs + (size_t)e * nc, r->term[e]);
-            if (r->term[e] || r->trunc[e]) {
-                const EpisodeStats *s = &r->venv.envs[e].last;
-                double el = now() - t0;
-                r->episodes++;
-                r->recent_ret[r->nrecent % RECENT] = s->ret;
-                r->recent_success[r->nrecent % RECENT] = s->success;
-                r->nrecent++;
-                fprintf(r->metrics, "%ld,%ld,%.4f,%d,%d,%.4f,%.6f,%.6f,%.0f\n", r->step + e + 1, r->episodes, s->ret, (int)s->length, (int)s->success, eps, r->agent->last_loss, r->agent->last_q, el > 0 ? (double)(r->step + e + 1 - step0) / el : 0.0);
-            }
-        }
-        r->step += r->E;
-        if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0) {
-            double tu = now(), sym0 = sym_seconds(r->agent);
-            for (int g = 0; g < c->train.gradient_steps; g++) {
-                replay_sample(&r->replay, r->idx, r->B);
-                replay_batch(&r->replay, r->idx, r->B, C, n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
-                agent_update(r->agent, r->b_obs, r->b_act, r->b_rew, r->b_next, r->b_done, r->B);
-                res->updates++;
-            }
-            res->update_seconds += now() - tu;
-            res->update_sym_seconds += sym_seconds(r->agent) - sym0;
-        }
-        if (r->step >= r->next_target) {
-            if (r->step > c->train.learning_starts)
-                agent_sync_target(r->agent);
-            r->next_target += c->agent.target_update;
-        }
-        if (c->eval.eval_every > 0 && r->step >= r->next_eval && r->step < c->train.steps) {
-            if (eval_row(r, res, err, errlen) != 0)
-                goto done;
-            r->eval_rows++;
-            r->next_eval += c->eval.eval_every;
-        }
-        if (c->train.checkpoint_every > 0 && r->step >= r->next_ckpt && r->step < c->train.steps) {
-            if (run_save(r, err, errlen) != 0)
-                goto done;
-            r->next_ckpt += c->train.checkpoint_every;
-        }
-        if (opt->progress && (r->iter & 255) == 0 && now() - last_draw > 0.2) {
-            last_draw = now();
-            progress(r, t0, step0, stderr);
+    agent_act(r->agent, r->obs, r->E, eps, r->act);
+    memcpy(r->prev_obs, r->obs, (size_t)r->E * nc);
+    vec_step(&r->venv, r->act, r->next_obs, r->obs, r->rew, r->term, r->trunc);
+    r->iter++;
+    for (int e = 0; e < r->E; e++) {
+        replay_push(&r->replay, r->prev_obs + (size_t)e * nc, r->act[e], r->rew[e], r->next_obs + (size_t)e * nc, r->term[e]);
+        if (r->term[e] || r->trunc[e]) {
+            const EpisodeStats *s = &r->venv.envs[e].last;
+            double el = now() - r->t0;
+            r->episodes++;
+            r->recent_ret[r->nrecent % RECENT] = s->ret;
+            r->recent_success[r->nrecent % RECENT] = s->success;
+            r->nrecent++;
+            fprintf(r->metrics, "%ld,%ld,%.4f,%d,%d,%.4f,%.6f,%.6f,%.0f\n", r->step + e + 1, r->episodes, s->ret, (int)s->length, (int)s->success, eps, r->agent->last_loss, r->agent->last_q, el > 0 ? (double)(r->step + e + 1 - r->step0) / el : 0.0);
         }
     }
-    if (!stopped) {
-        /* the final evaluation; schedules move past this step exactly as a
-         * longer run passing through here would have moved them */
+    r->step += r->E;
+}
+
+/* gradient_steps updates on batches sampled from the replay buffer. */
+static void run_update(Run *r, TrainResult *res)
+{
+    double tu = now(), sym0 = sym_seconds(r->agent);
+    for (int g = 0; g < r->cfg.train.gradient_steps; g++) {
+        replay_sample(&r->replay, r->idx, r->B);
+        replay_batch(&r->replay, r->idx, r->B, r->agent->C, r->agent->n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
+        agent_update(r->agent, r->b_obs, r->b_act, r->b_rew, r->b_next, r->b_done, r->B);
+        res->updates++;
+    }
+    res->update_seconds += now() - tu;
+    res->update_sym_seconds += sym_seconds(r->agent) - sym0;
+}
+
+/* What falls due at this step: target sync, evaluation, checkpoint (the
+ * last two not at the final step, which run_finish handles). */
+static int run_schedules(Run *r, TrainResult *res, char *err, size_t errlen)
+{
+    const Config *c = &r->cfg;
+    if (r->step >= r->next_target) {
+        if (r->step > c->train.learning_starts)
+            agent_sync_target(r->agent);
+        r->next_target += c->agent.target_update;
+    }
+    if (c->eval.eval_every > 0 && r->step >= r->next_eval && r->step < c->train.steps) {
+        if (eval_row(r, res, err, errlen) != 0)
+            return -1;
+        r->eval_rows++;
+        r->next_eval += c->eval.eval_every;
+    }
+    if (c->train.checkpoint_every > 0 && r->step >= r->next_ckpt && r->step < c->train.steps) {
+        if (run_save(r, err, errlen) != 0)
+            return -1;
+        r->next_ckpt += c->train.checkpoint_every;
+    }
+    return 0;
+}
+
+/* Steps until [train] steps or until opt->stop is raised (r->stopped). */
+static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
+{
+    const Config *c = &r->cfg;
+    r->t0 = now();
+    r->last_draw = 0.0;
+    r->step0 = r->step;
+    while (r->step < c->train.steps) {
+        if (opt->stop && *opt->stop) {
+            r->stopped = 1;
+            break;
+        }
+        run_collect(r, epsilon_at(c, r->step));
+        if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0)
+            run_update(r, res);
+        if (run_schedules(r, res, err, errlen) != 0)
+            return -1;
+        if (opt->progress && (r->iter & 255) == 0 && now() - r->last_draw > 0.2) {
+            r->last_draw = now();
+            progress(r, r->t0, r->step0, stderr);
+        }
+    }
+    return 0;
+}
+
+/* The final evaluation (unless stopped), the last checkpoint, the result. */
+static int run_finish(Run *r, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
+{
+    const Config *c = &r->cfg;
+    if (!r->stopped) {
+        /* schedules move past this step exactly as a longer run passing
+         * through here would have moved them */
         int scheduled = c->eval.eval_every > 0 && r->step >= r->next_eval;
         if (eval_row(r, res, err, errlen) != 0)
-            goto done;
+            return -1;
         r->eval_rows += scheduled;
         while (c->eval.eval_every > 0 && r->next_eval <= r->step)
             r->next_eval += c->eval.eval_every;
@@ -604,9 +633,9 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
             r->next_ckpt += c->train.checkpoint_every;
     }
     if (run_save(r, err, errlen) != 0)
-        goto done;
+        return -1;
     if (opt->progress) {
-        progress(r, t0, step0, stderr);
+        progress(r, r->t0, r->step0, stderr);
         fputc('\n', stderr);
     }
     if (opt->keep_agent) {
@@ -614,13 +643,37 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         r->agent = NULL;
     }
     res->steps = r->step;
-    res->steps_run = r->step - step0;
+    res->steps_run = r->step - r->step0;
     res->episodes = r->episodes;
-    res->interrupted = stopped;
-    res->seconds = now() - t0;
-    rc = 0;
-done:
+    res->interrupted = r->stopped;
+    res->seconds = now() - r->t0;
+    return 0;
+}
+
+int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
+{
+    Run run, *r = &run;
+    memset(r, 0, sizeof *r);
+    memset(res, 0, sizeof *res);
+    r->cfg = *cfg;
+    if (run_paths(r, opt->out_dir, err, errlen) != 0)
+        return -1;
+    StFile *ck = NULL;
+    if (opt->resume) {
+        if (resume_open(r, cfg, &ck, err, errlen) != 0) {
+            st_close(ck);
+            return -1;
+        }
+    } else if (access(r->path_metrics, F_OK) == 0) {
+        snprintf(err, errlen, "%s already holds a run (metrics.csv exists); use --resume to continue it, or --out for another directory", opt->out_dir);
+        return -1;
+    }
+    int rc = run_open(r, ck, opt, err, errlen);
     st_close(ck);
+    if (rc == 0)
+        rc = run_loop(r, opt, res, err, errlen);
+    if (rc == 0)
+        rc = run_finish(r, opt, res, err, errlen);
     if (r->metrics && fflush(r->metrics) != 0 && rc == 0) {
         snprintf(err, errlen, "%s: write failed: %s", r->path_metrics, strerror(errno));
         rc = -1;
