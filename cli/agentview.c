@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int render_is_checkpoint(const char *path)
+#include "../core/file.h"
+
+int render_is_checkpoint(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = file_open_read(path, err, errlen);
     if (!f)
         return -1;
     unsigned char b[9];
@@ -63,9 +65,10 @@ static int load_ini(Config *cfg, const char *path, const char *const *sets, int 
 int render_subject_open(RenderSubject *s, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    int ck = render_is_checkpoint(path);
+    int ck = render_is_checkpoint(path, err, errlen);
     if (ck < 0) {
-        snprintf(err, errlen, "%s: cannot read (expected a checkpoint .safetensors or a config .ini)", path);
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, " (expected a checkpoint .safetensors or a config .ini)");
         return -1;
     }
     if (ck) {
@@ -104,9 +107,10 @@ int render_subject_env(RenderSubject *s, const char *spec, const char *const *se
         if (config_validate(&s->cfg, err, errlen) != 0)
             return -1;
     } else {
-        FILE *f = fopen(spec, "rb");
+        FILE *f = file_open_read(spec, err, errlen);
         if (!f) {
-            snprintf(err, errlen, "%s: neither an environment (goal, fourrooms, lava, maze, map) nor a readable config file", spec);
+            size_t used = strlen(err);
+            snprintf(err + used, errlen - used, " (expected an environment: goal, fourrooms, lava, maze, map; or a config file)");
             return -1;
         }
         fclose(f);

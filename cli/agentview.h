@@ -18,8 +18,9 @@
 enum { RENDER_ENV_STREAM = 9001 };
 
 /* 1 if path looks like a safetensors checkpoint (8-byte little-endian header
- * length, then '{'), 0 if not (e.g. an INI file), -1 if it cannot be read. */
-int render_is_checkpoint(const char *path);
+ * length, then '{'), 0 if not (e.g. an INI file), -1 with a message if it
+ * cannot be read or is not a regular file. */
+int render_is_checkpoint(const char *path, char *err, size_t errlen);
 
 /* An agent and the env it acts in. */
 typedef struct {

@@ -22,6 +22,7 @@
 
 #include <ini.h>
 
+#include "../core/file.h"
 #include "../equivariance/group.h"
 
 /* Longest string value, so that every "key = value" line fits inih's line
@@ -851,11 +852,9 @@ static int parse_run(Config *c, Parse *p)
 
 int config_load(Config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fmt_msg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = file_open_read(path, err, errlen);
+    if (!f)
         return -1;
-    }
     Parse p;
     memset(&p, 0, sizeof p);
     p.name = path;

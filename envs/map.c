@@ -11,6 +11,8 @@
  * must be reachable from at least one start without crossing walls or lava. */
 #include "env.h"
 
+#include "../core/file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -59,12 +61,51 @@ static int map_goal_reachable(const EnvMap *m, int goal)
     return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..len) (2 to 4 bytes, no
+ * overlong forms or surrogates) with its code point in *cp, or 0. */
+static int utf8_seq(const unsigned char *s, size_t len, unsigned long *cp)
+{
+    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    if (n == 0 || (s[0] >= 0xf5) || len < (size_t)n)
+        return 0;
+    unsigned long v = s[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    static const unsigned long least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < least[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* Fails at the first byte of row[0..w) that is not ASCII, naming the UTF-8
+ * character it starts (a multi-byte character would otherwise make the row
+ * look wider than it is) or the stray byte. */
+static int map_check_ascii(const char *row, size_t w, const char *name, unsigned long line, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < w; i++) {
+        const unsigned char *u = (const unsigned char *)row + i;
+        if (*u < 0x80)
+            continue;
+        unsigned long cp;
+        if (utf8_seq(u, w - i, &cp))
+            return map_fail(err, errlen, name, line, (unsigned long)i + 1, "non-ASCII character U+%04lX; " MAP_ALLOWED, cp);
+        return map_fail(err, errlen, name, line, (unsigned long)i + 1, "unknown byte 0x%02x; " MAP_ALLOWED, *u);
+    }
+    return 0;
+}
+
 int env_map_parse(EnvMap *m, const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
     int width = 0, rows = 0, goal = -1;
     unsigned long line = 0, blank = 0; /* blank: first blank line after (or before) rows */
     size_t pos = 0;
     memset(m, 0, sizeof *m);
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        pos = 3; /* a UTF-8 byte order mark, as editors on Windows write it */
     while (pos < len) {
         line++;
         size_t start = pos, end = pos;
@@ -82,6 +123,8 @@ int env_map_parse(EnvMap *m, const char *text, size_t len, const char *name, cha
         if (blank)
             return map_fail(err, errlen, name, blank, 1, "empty line %s; allowed: blank lines only after the last row",
                             rows ? "inside the map" : "before the first row");
+        if (map_check_ascii(text + start, w, name, line, err, errlen) != 0)
+            return -1;
         if (rows == 0) {
             if (w > ENV_MAX_N)
                 return map_fail(err, errlen, name, line, ENV_MAX_N + 1, "row is %zu characters wide; allowed: maps of at most %dx%d",
@@ -127,7 +170,7 @@ int env_map_parse(EnvMap *m, const char *text, size_t len, const char *name, cha
         rows++;
     }
     if (rows == 0)
-        return map_fail(err, errlen, name, 1, 1, "empty map (no rows); allowed: N rows of N characters, " MAP_ALLOWED);
+        return map_fail(err, errlen, name, 1, 1, "empty map (no rows); allowed: N rows of N characters, each '#' wall, '.' floor, 'A' agent start, 'G' goal or 'L' lava");
     if (rows < width)
         return map_fail(err, errlen, name, (unsigned long)rows + 1, 1, "map is not square: %d rows but %d characters wide; allowed: N rows of N characters",
                         rows, width);
@@ -155,11 +198,9 @@ int env_map_parse(EnvMap *m, const char *text, size_t len, const char *name, cha
 
 int env_map_load(EnvMap *m, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open map file: %s", path, strerror(errno));
+    FILE *f = file_open_read(path, err, errlen);
+    if (!f)
         return -1;
-    }
     char *buf = malloc((size_t)MAP_FILE_CAP + 1);
     if (!buf) {
         fclose(f);

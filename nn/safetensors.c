@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/file.h"
+
 enum { ST_MAX_HEADER = 100 * 1024 * 1024 };
 #define ST_META "__metadata__"
 /* Largest integer a JSON number (a double in cJSON) holds exactly. */
@@ -382,14 +384,12 @@ static int json_uint(const cJSON *x, int64_t *out)
  * non-safetensors file is rejected without being read. */
 static uint8_t *read_file(const char *path, size_t *size, uint64_t *hlen, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = file_open_read(path, err, errlen);
+    if (!fp)
         return NULL;
-    }
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file", path);
+    if (fstat(fileno(fp), &st) != 0) {
+        seterr(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
         fclose(fp);
         return NULL;
     }
@@ -515,6 +515,34 @@ static int span_cmp(const void *a, const void *b)
     return (x->e > y->e) - (x->e < y->e);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    const StTensor *x = *(const StTensor *const *)a, *y = *(const StTensor *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* Fails naming a tensor that appears twice in f's header: sorts pointers to
+ * the tensors by name, so n tensors cost O(n log n), not n^2 / 2 compares. */
+static int check_unique_names(const StFile *f, char *err, size_t errlen)
+{
+    const StTensor **byname = malloc(sizeof *byname * (size_t)(f->n ? f->n : 1));
+    if (!byname) {
+        seterr(err, errlen, "%s: out of memory for %d tensors", f->path, f->n);
+        return -1;
+    }
+    for (int i = 0; i < f->n; i++)
+        byname[i] = &f->t[i];
+    qsort(byname, (size_t)f->n, sizeof *byname, name_cmp);
+    int rc = 0;
+    for (int i = 1; i < f->n && rc == 0; i++)
+        if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
+            seterr(err, errlen, "%s: tensor %s appears twice in the header", f->path, byname[i]->name);
+            rc = -1;
+        }
+    free(byname);
+    return rc;
+}
+
 /* Parses and validates the header; on success fills f->t, f->n, f->meta and
  * the tensor byte ranges (ranges, 2 per tensor, malloc'ed). */
 static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **ranges, char *err, size_t errlen)
@@ -593,13 +621,7 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
         prev = spans[k].i;
     }
     free(spans);
-    for (int a = 0; a < f->n && rc == 0; a++)
-        for (int b = a + 1; b < f->n && rc == 0; b++)
-            if (strcmp(f->t[a].name, f->t[b].name) == 0) {
-                seterr(err, errlen, "%s: tensor %s appears twice in the header", p, f->t[a].name);
-                rc = -1;
-            }
-    return rc;
+    return rc == 0 ? check_unique_names(f, err, errlen) : rc;
 }
 
 /* Reads and validates a whole file. */

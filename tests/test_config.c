@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../configs/config.h"
@@ -216,6 +217,26 @@ START_TEST(test_error_missing_file)
     config_default(&c);
     ck_assert_msg(config_load(&c, "/tmp/no/such/dir/x.ini", err, sizeof err) == -1, "missing file must fail");
     ck_assert_msg(strcmp(err, "/tmp/no/such/dir/x.ini: cannot open: No such file or directory") == 0, "message: %s", err);
+}
+END_TEST
+
+/* A FIFO, a directory or a device is refused at once, naming what it is
+ * (opening a FIFO for reading would block until a writer appears). */
+START_TEST(test_error_not_regular)
+{
+    Config c;
+    char err[ERRLEN] = "", dir[64] = "/tmp/test_config_dir_XXXXXX", fifo[96];
+    config_default(&c);
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(fifo, sizeof fifo, "%s/fifo.ini", dir);
+    ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo failed");
+    ck_assert_msg(config_load(&c, fifo, err, sizeof err) == -1, "a FIFO must be refused");
+    ck_assert_msg(strncmp(err, fifo, strlen(fifo)) == 0 && strstr(err, "is a FIFO") && strstr(err, "allowed: a regular file"), "FIFO message: %s", err);
+    ck_assert_msg(config_load(&c, dir, err, sizeof err) == -1, "a directory must be refused");
+    ck_assert_msg(strstr(err, "is a directory") && strstr(err, "allowed: a regular file"), "directory message: %s", err);
+    ck_assert_msg(config_load(&c, "/dev/null", err, sizeof err) == -1 && strstr(err, "is a character device"), "/dev/null message: %s", err);
+    unlink(fifo);
+    rmdir(dir);
 }
 END_TEST
 
@@ -638,6 +659,7 @@ static Suite *config_suite(void)
     ADD(s, shipped_goal_none);
     ADD(s, shipped_bench);
     ADD(s, error_missing_file);
+    ADD(s, error_not_regular);
     ADD(s, error_sections);
     ADD(s, error_unknown_keys);
     ADD(s, error_numbers);

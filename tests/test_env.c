@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../envs/env.h"
 
@@ -861,6 +863,34 @@ START_TEST(test_map_errors)
 }
 END_TEST
 
+/* Files that are not maps: a FIFO (would block), a directory, a device; and
+ * bytes that are not ASCII are named as such, not as a ragged row. */
+START_TEST(test_map_files)
+{
+    EnvMap *m = malloc(sizeof *m);
+    char err[512] = "", dir[64] = "/tmp/test_env_dir_XXXXXX", fifo[96];
+    ck_assert_msg(m && mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(fifo, sizeof fifo, "%s/fifo.txt", dir);
+    ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo failed");
+    ck_assert_msg(env_map_load(m, fifo, err, sizeof err) == -1 && strncmp(err, fifo, strlen(fifo)) == 0 && strstr(err, "is a FIFO") && strstr(err, "allowed: a regular file"), "FIFO: %s", err);
+    ck_assert_msg(env_map_load(m, dir, err, sizeof err) == -1 && strstr(err, "is a directory") && strstr(err, "allowed: a regular file"), "directory: %s", err);
+    ck_assert_msg(env_map_load(m, "/dev/null", err, sizeof err) == -1 && strstr(err, "is a character device"), "/dev/null: %s", err);
+    unlink(fifo);
+    rmdir(dir);
+    /* a UTF-8 byte order mark before the first row is skipped, as in configs */
+    ck_assert_msg(parse(m, "\xef\xbb\xbf####\n#AG#\n#..#\n####\n", err, sizeof err) == 0 && m->n == 4, "BOM map rejected: %s", err);
+    /* a two-byte UTF-8 character is one unknown character, not a ragged row */
+    ck_assert_msg(parse(m, "####\n#A\xc3\xa9#\n#.G#\n####\n", err, sizeof err) == -1, "e-acute accepted");
+    ck_assert_msg(strncmp(err, "t.txt:2:3: ", 11) == 0 && strstr(err, "non-ASCII character U+00E9") && !strstr(err, "ragged"), "e-acute: %s", err);
+    ck_assert_msg(parse(m, "####\n#A\xc3#\n#.G#\n####\n", err, sizeof err) == -1 && strstr(err, "unknown byte 0xc3"), "lone lead byte: %s", err);
+    /* the empty-map message says "allowed" once */
+    ck_assert_msg(parse(m, "", err, sizeof err) == -1, "empty map accepted");
+    const char *first = strstr(err, "allowed");
+    ck_assert_msg(first && !strstr(first + 1, "allowed"), "empty map: %s", err);
+    free(m);
+}
+END_TEST
+
 START_TEST(test_map_variants)
 {
     const char *canon = "#####\n#A.G#\n#.L.#\n#A..#\n#####\n";
@@ -1022,6 +1052,7 @@ static Suite *env_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_map_errors);
     tcase_add_test(tc, test_map_variants);
+    tcase_add_test(tc, test_map_files);
     tcase_add_test(tc, test_map_fuzz);
     suite_add_tcase(s, tc);
     return s;

@@ -412,6 +412,54 @@ static uint8_t *valid_file(size_t *n)
     return slurp(path, n);
 }
 
+/* A FIFO or a directory is refused before it is opened for reading (a FIFO
+ * would block until some writer appeared). */
+START_TEST(test_not_regular)
+{
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.safetensors", dir);
+    ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    char err[512] = "";
+    ck_assert_msg(st_open(fifo, err, sizeof err) == NULL, "a FIFO was accepted");
+    ck_assert_msg(strncmp(err, fifo, strlen(fifo)) == 0 && strstr(err, "is a FIFO") && strstr(err, "allowed: a regular file"), "FIFO message: %s", err);
+    unlink(fifo);
+    ck_assert_msg(st_open(dir, err, sizeof err) == NULL && strstr(err, "is a directory"), "directory message: %s", err);
+}
+END_TEST
+
+/* A header of n empty U8 tensors t0..t{n-1}, plus a repeat of t{dup} if dup >= 0. */
+static char *many_tensors(int n, int dup)
+{
+    size_t cap = (size_t)n * 64 + 128, len = 0;
+    char *j = malloc(cap);
+    ck_assert_msg(j != NULL, "oom");
+    j[len++] = '{';
+    for (int i = 0; i < n + (dup >= 0); i++)
+        len += (size_t)snprintf(j + len, cap - len, "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", i < n ? i : dup);
+    j[len++] = '}';
+    j[len] = '\0';
+    return j;
+}
+
+/* Duplicate names are found by sorting, not by comparing every pair: 100k
+ * tensors load in well under the 4 s test timeout (the pairwise scan took
+ * about 40 s). */
+START_TEST(test_many_tensors)
+{
+    char *j = many_tensors(100000, -1);
+    write_raw(j, -1, 0);
+    free(j);
+    char err[512] = "";
+    StFile *f = st_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL && st_count(f) == 100000, "100k tensors: %s", err);
+    st_close(f);
+    j = many_tensors(100000, 4711);
+    write_raw(j, -1, 0);
+    free(j);
+    expect_fail("tensor t4711 appears twice in the header");
+}
+END_TEST
+
 START_TEST(test_fuzz_truncate)
 {
     size_t n;
@@ -511,6 +559,8 @@ static Suite *st_suite(void)
     tc = tcase_create("corrupt");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_corrupt);
+    tcase_add_test(tc, test_not_regular);
+    tcase_add_test(tc, test_many_tensors);
     suite_add_tcase(s, tc);
     tc = tcase_create("fuzz");
     tcase_add_checked_fixture(tc, setup, teardown);
