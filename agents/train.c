@@ -14,17 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/atomicfile.h"
+#include "../core/clock.h"
+#include "../core/progress.h"
 #include "../replay/replay.h"
 
 /* RNG streams (the agent uses 1 and 2). */
 enum { STREAM_REPLAY = 3, STREAM_EVAL_EPS = 4, STREAM_ENV = 1000, STREAM_EVAL_ENV = 1 << 20 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Seconds both networks have spent in the symmetrizer so far. */
 static double sym_seconds(const Agent *a)
@@ -381,33 +377,18 @@ static FILE *open_csv(const char *path, const char *header, int resume, int64_t 
 
 static int write_config(const Run *r, char *err, size_t errlen)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->path_config);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+    AtomicFile *af = atomicfile_open(r->path_config, err, errlen);
+    if (!af)
         return -1;
-    }
-    config_write_ini(&r->cfg, f);
-    if (fclose(f) != 0 || rename(tmp, r->path_config) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", r->path_config, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    config_write_ini(&r->cfg, atomicfile_stream(af));
+    return atomicfile_commit(af, err, errlen);
 }
 
 static void progress(const Run *r, double t0, long step0, FILE *f)
 {
-    double el = now() - t0;
+    double el = clock_seconds() - t0;
     double sps = el > 0 ? (double)(r->step - step0) / el : 0.0;
     long total = r->cfg.train.steps;
-    double eta = sps > 0 ? (double)(total - r->step) / sps : 0.0;
-    int width = 24, fill = (int)((double)width * (double)r->step / (double)(total > 0 ? total : 1));
-    char bar[32];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
     long n = r->nrecent < RECENT ? r->nrecent : RECENT;
     double ret = 0.0, success = 0.0;
     for (long i = 0; i < n; i++) {
@@ -418,8 +399,10 @@ static void progress(const Run *r, double t0, long step0, FILE *f)
         ret /= (double)n;
         success /= (double)n;
     }
-    fprintf(f, "\r[%s] %ld/%ld  ETA %d:%02d  last %ld episodes: return %.2f, success %3.0f %%  %.0f steps/s ", bar, r->step, total, (int)(eta / 60), (int)eta % 60, n, ret, 100.0 * success, sps);
-    fflush(f);
+    char detail[160];
+    snprintf(detail, sizeof detail, "last %ld episodes: return %.2f, success %3.0f %%  %.0f steps/s", n, ret, 100.0 * success, sps);
+    Progress p = {.done = r->step, .total = total, .unit = "steps", .elapsed = el, .eta = sps > 0 ? (double)(total - r->step) / sps : -1.0, .detail = detail};
+    progress_print(f, PROGRESS_BAR, &p);
 }
 
 static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
@@ -542,7 +525,7 @@ static void run_collect(Run *r, float eps)
         replay_push(&r->replay, r->prev_obs + (size_t)e * nc, r->act[e], r->rew[e], r->next_obs + (size_t)e * nc, r->term[e]);
         if (r->term[e] || r->trunc[e]) {
             const EpisodeStats *s = &r->venv.envs[e].last;
-            double el = now() - r->t0;
+            double el = clock_seconds() - r->t0;
             r->episodes++;
             r->recent_ret[r->nrecent % RECENT] = s->ret;
             r->recent_success[r->nrecent % RECENT] = s->success;
@@ -556,14 +539,14 @@ static void run_collect(Run *r, float eps)
 /* gradient_steps updates on batches sampled from the replay buffer. */
 static void run_update(Run *r, TrainResult *res)
 {
-    double tu = now(), sym0 = sym_seconds(r->agent);
+    double tu = clock_seconds(), sym0 = sym_seconds(r->agent);
     for (int g = 0; g < r->cfg.train.gradient_steps; g++) {
         replay_sample(&r->replay, r->idx, r->B);
         replay_batch(&r->replay, r->idx, r->B, r->agent->C, r->agent->n, r->b_obs, r->b_next, r->b_act, r->b_rew, r->b_done);
         agent_update(r->agent, r->b_obs, r->b_act, r->b_rew, r->b_next, r->b_done, r->B);
         res->updates++;
     }
-    res->update_seconds += now() - tu;
+    res->update_seconds += clock_seconds() - tu;
     res->update_sym_seconds += sym_seconds(r->agent) - sym0;
 }
 
@@ -595,7 +578,7 @@ static int run_schedules(Run *r, TrainResult *res, char *err, size_t errlen)
 static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen)
 {
     const Config *c = &r->cfg;
-    r->t0 = now();
+    r->t0 = clock_seconds();
     r->last_draw = 0.0;
     r->step0 = r->step;
     while (r->step < c->train.steps) {
@@ -608,8 +591,8 @@ static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err
             run_update(r, res);
         if (run_schedules(r, res, err, errlen) != 0)
             return -1;
-        if (opt->progress && (r->iter & 255) == 0 && now() - r->last_draw > 0.2) {
-            r->last_draw = now();
+        if (opt->progress && (r->iter & 255) == 0 && clock_seconds() - r->last_draw > 0.2) {
+            r->last_draw = clock_seconds();
             progress(r, r->t0, r->step0, stderr);
         }
     }
@@ -636,7 +619,7 @@ static int run_finish(Run *r, const TrainOptions *opt, TrainResult *res, char *e
         return -1;
     if (opt->progress) {
         progress(r, r->t0, r->step0, stderr);
-        fputc('\n', stderr);
+        progress_end(stderr, PROGRESS_BAR);
     }
     if (opt->keep_agent) {
         opt->keep_agent[0] = r->agent;
@@ -646,7 +629,7 @@ static int run_finish(Run *r, const TrainOptions *opt, TrainResult *res, char *e
     res->steps_run = r->step - r->step0;
     res->episodes = r->episodes;
     res->interrupted = r->stopped;
-    res->seconds = now() - r->t0;
+    res->seconds = clock_seconds() - r->t0;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/clock.h"
 #include "../nn/gemm.h"
 #include "../agents/train.h"
 #include "cmd.h"
@@ -23,13 +24,6 @@ typedef struct {
     long steps;     /* train section: env steps per run, 0 = the config's */
     const char *configs; /* train section: comma-separated config names, NULL = all */
 } BenchOpts;
-
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Steps one env with random actions for about opts->seconds; prints a row. */
 static int bench_env_row(const char *label, const EnvConfig *cfg, const EnvMap *map, const BenchOpts *opts)
@@ -48,14 +42,14 @@ static int bench_env_row(const char *label, const EnvConfig *cfg, const EnvMap *
     rng_seed(&rng, 1, 0xbe9c);
     env_reset(&e, obs);
     long steps = 0, episodes0 = e.episodes;
-    double t0 = bench_now(), elapsed;
+    double t0 = clock_seconds(), elapsed;
     do {
         for (int i = 0; i < 65536; i++) {
             env_step(&e, (int)rng_below(&rng, 4), obs, &reward, &term, &trunc, reset_obs);
             sum += reward;
         }
         steps += 65536;
-        elapsed = bench_now() - t0;
+        elapsed = clock_seconds() - t0;
     } while (elapsed < opts->seconds);
     long episodes = e.episodes - episodes0;
     printf("%-22s %5d %12.2f %13.0f %9.3f\n", label, e.n, (double)steps / elapsed * 1e-6, (double)episodes / elapsed,
@@ -137,7 +131,7 @@ static int bench_replay(const BenchOpts *opts)
     Rng rng;
     rng_seed(&rng, 1, 2);
     env_reset(&env, obs);
-    double t0 = bench_now();
+    double t0 = clock_seconds();
     for (long i = 0; i < N; i++) {
         int a = (int)rng_below(&rng, 4);
         float rew;
@@ -147,7 +141,7 @@ static int bench_replay(const BenchOpts *opts)
         if (!term && !trunc)
             memcpy(obs, next, (size_t)env.ncells);
     }
-    double dt = bench_now() - t0;
+    double dt = clock_seconds() - t0;
     long after = rss_kb();
     printf("\nreplay: %d transitions of goal 9x9 (compact states)\n", N);
     printf("  allocated %.1f MB, resident growth %.1f MB (target <= 200 MB), filled at %.1f M pushes/s\n", (double)replay_bytes(&r) / 1e6, (double)(after - before) / 1024.0 * 1.048576, (double)N / dt / 1e6);
@@ -170,12 +164,12 @@ static double sgemm_gflops(int M, int N, int K, double seconds)
     for (long i = 0; i < (long)K * N; i++)
         b[i] = (float)(i % 5) * 0.1f;
     long reps = 0;
-    double t0 = bench_now(), dt;
+    double t0 = clock_seconds(), dt;
     do {
         for (int i = 0; i < 16; i++)
             gemm(0, 0, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
         reps += 16;
-    } while ((dt = bench_now() - t0) < seconds);
+    } while ((dt = clock_seconds() - t0) < seconds);
     free(a);
     free(b);
     free(c);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "../core/atomicfile.h"
+#include "../core/clock.h"
 #include "../experiments/compare.h"
 #include "../render/plot.h"
 
@@ -58,13 +60,6 @@ static int self_exe(char *buf, size_t len, char **argv)
     } else
         return -1;
     return 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int default_jobs(int spec_jobs, int cli_jobs)
@@ -635,10 +630,10 @@ static int transfer_report(const TransferSpec *t, const CompareSummary sums[3], 
         rc = 1;
     }
     snprintf(path, sizeof path, "%s/transfer.md", t->out);
-    if (rc == 0 && compare_write_file(path, md, err, sizeof err) != 0)
+    if (rc == 0 && atomicfile_write(path, md, strlen(md), err, sizeof err) != 0)
         rc = 1;
     snprintf(path, sizeof path, "%s/transfer.csv", t->out);
-    if (rc == 0 && compare_write_file(path, csv, err, sizeof err) != 0)
+    if (rc == 0 && atomicfile_write(path, csv, strlen(csv), err, sizeof err) != 0)
         rc = 1;
     int h = PLOT_H > 420 * t->nenvs ? PLOT_H : 420 * t->nenvs;
     char title[CFG_STR + 64];
@@ -720,15 +715,15 @@ int cmd_transfer(int argc, char **argv)
     install_signals();
     for (int k = 0; k < 3; k++) {
         if (!collect) {
-            double t0 = now_s();
+            double t0 = clock_seconds();
             int r = run_spec(st[k], NULL, 0, exe, njobs, quiet, "transfer");
-            secs[k] = now_s() - t0;
+            secs[k] = clock_seconds() - t0;
             char tp[CMP_PATH + 32], tx[64];
             snprintf(tp, sizeof tp, "%s/seconds.txt", st[k]->out);
             snprintf(tx, sizeof tx, "%.1f\n", secs[k]);
             /* a resumed stage with nothing to do keeps the time it first took */
             if (r == 0 && secs[k] > 2.0)
-                compare_write_file(tp, tx, err, sizeof err);
+                atomicfile_write(tp, tx, strlen(tx), err, sizeof err);
             if (r != 0) {
                 if (r != 130)
                     fprintf(stderr, "equigrid transfer: stage %s had failed runs; later stages need its checkpoints, so stopping here (rerun to retry)\n", st[k]->name);

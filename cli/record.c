@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "../core/clock.h"
 #include "agentview.h"
 #include "../render/render.h"
 
@@ -168,8 +169,7 @@ int cmd_record(int argc, char **argv)
         return 1;
     }
 
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_seconds();
     uint8_t obs[ENV_MAX_CELLS];
     char note[160];
     subject_note(note, sizeof note, &s, "");
@@ -237,8 +237,7 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "equigrid record: %s\n", err);
         rc = -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    double sec = clock_seconds() - t0;
     if (rc == 0)
         printf("recorded %ld frames (%dx%d) of %ld finished episodes, %ld reached the goal, in %.2f s%s%s%s%s%s\n", o.frames,
                W, H, finished, successes, sec, gif_path ? " -> " : "", gif_path ? gif_path : "", png_dir ? " -> " : "",

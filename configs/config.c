@@ -22,7 +22,9 @@
 
 #include <ini.h>
 
+#include "../core/errmsg.h"
 #include "../core/file.h"
+#include "../core/suggest.h"
 #include "../equivariance/group.h"
 
 /* Longest string value, so that every "key = value" line fits inih's line
@@ -132,57 +134,6 @@ static const char BOOL_WORDS[] = "true|false|yes|no|1|0";
 
 /* ---- small text helpers ---- */
 
-static void fmt_msg(char *buf, size_t n, const char *fmt, ...)
-{
-    if (!buf || n == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
-
-/* Optimal string alignment distance (edits: insert, delete, substitute,
- * swap two neighbours), capped to strings of 63 characters. */
-static int edit_distance(const char *a, const char *b)
-{
-    int n = (int)strlen(a), m = (int)strlen(b);
-    if (n > 63 || m > 63)
-        return 99;
-    int d[64][64];
-    for (int i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= n; i++)
-        for (int j = 1; j <= m; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int best = d[i - 1][j - 1] + cost;
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[n][m];
-}
-
-/* How close a typed word is to a candidate: 0..2 = edit distance, 3 = one
- * is a prefix of the other (both at least 2 characters), -1 = not close. */
-static int closeness(const char *typed, const char *cand)
-{
-    int d = edit_distance(typed, cand);
-    if (d <= 2 && d < (int)strlen(cand))
-        return d;
-    size_t lt = strlen(typed), lc = strlen(cand);
-    size_t shorter = lt < lc ? lt : lc;
-    if (shorter >= 2 && strncmp(typed, cand, shorter) == 0)
-        return 3;
-    return -1;
-}
-
 /* The closest word of a "a|b|c" list to typed, copied into out; 0 if none. */
 static int nearest_word(const char *typed, const char *words, char *out, size_t outlen)
 {
@@ -195,7 +146,7 @@ static int nearest_word(const char *typed, const char *words, char *out, size_t 
         if (len < sizeof w) {
             memcpy(w, p, len);
             w[len] = '\0';
-            int s = closeness(typed, w);
+            int s = suggest_closeness(typed, w);
             if (s >= 0 && (best < 0 || s < best)) {
                 best = s;
                 snprintf(out, outlen, "%s", w);
@@ -239,16 +190,9 @@ static const Key *key_find(const char *section, const char *name)
 /* " (did you mean [train]?)" for a mistyped section name, or "". */
 static void section_hint(const char *typed, char *out, size_t outlen)
 {
-    int best = -1, bi = 0;
-    for (int i = 0; i < NSECTIONS; i++) {
-        int s = closeness(typed, sections[i]);
-        if (s >= 0 && (best < 0 || s < best)) {
-            best = s;
-            bi = i;
-        }
-    }
-    if (best >= 0)
-        snprintf(out, outlen, " (did you mean [%s]?)", sections[bi]);
+    int i = suggest_nearest(typed, sections, NSECTIONS);
+    if (i >= 0)
+        snprintf(out, outlen, " (did you mean [%s]?)", sections[i]);
     else
         out[0] = '\0';
 }
@@ -266,7 +210,7 @@ static void key_hint(const char *section, const char *name, char *out, size_t ou
         return;
     int best = -1, bi = 0, bsame = 0;
     for (int i = 0; i < NKEYS; i++) {
-        int s = closeness(name, keys[i].key);
+        int s = suggest_closeness(name, keys[i].key);
         int same = strcmp(keys[i].section, section) == 0;
         if (s >= 0 && (best < 0 || s < best || (s == best && same && !bsame))) {
             best = s;
@@ -393,18 +337,18 @@ static int parse_list(const Key *k, const char *s, int *out, char *why, size_t w
         while (*p == ' ')
             p++;
         if (*p < '0' || *p > '9') {
-            fmt_msg(why, whylen, "not a comma-separated list of integers");
+            errmsg_set(why, whylen, "not a comma-separated list of integers");
             return -1;
         }
         errno = 0;
         char *end;
         long v = strtol(p, &end, 10);
         if (errno == ERANGE || v < k->min || v > k->max) {
-            fmt_msg(why, whylen, "entry %d = %.*s out of range", n + 1, (int)(end - p), p);
+            errmsg_set(why, whylen, "entry %d = %.*s out of range", n + 1, (int)(end - p), p);
             return -1;
         }
         if (n == LIST_MAX) {
-            fmt_msg(why, whylen, "more than %d entries", LIST_MAX);
+            errmsg_set(why, whylen, "more than %d entries", LIST_MAX);
             return -1;
         }
         out[n++] = (int)v;
@@ -414,7 +358,7 @@ static int parse_list(const Key *k, const char *s, int *out, char *why, size_t w
         if (*p == '\0')
             return n;
         if (*p != ',') {
-            fmt_msg(why, whylen, "not a comma-separated list of integers");
+            errmsg_set(why, whylen, "not a comma-separated list of integers");
             return -1;
         }
         p++;
@@ -425,18 +369,18 @@ static int check_text(const char *s, char *why, size_t whylen)
 {
     size_t n = strlen(s);
     if (n > VALUE_MAX) {
-        fmt_msg(why, whylen, "longer than %d characters", VALUE_MAX);
+        errmsg_set(why, whylen, "longer than %d characters", VALUE_MAX);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x20 || ch == 0x7f || ch == ';') {
-            fmt_msg(why, whylen, "contains %s", ch == ';' ? "';' (it starts a comment)" : "a control character");
+            errmsg_set(why, whylen, "contains %s", ch == ';' ? "';' (it starts a comment)" : "a control character");
             return -1;
         }
     }
     if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')) {
-        fmt_msg(why, whylen, "has leading or trailing blanks");
+        errmsg_set(why, whylen, "has leading or trailing blanks");
         return -1;
     }
     return 0;
@@ -548,9 +492,9 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
         }
         if (group_parse(&g, s, gerr, sizeof gerr) != 0) {
             if (strstr(gerr, "allowed"))
-                fmt_msg(why, whylen, "%s", gerr);
+                errmsg_set(why, whylen, "%s", gerr);
             else
-                fmt_msg(why, whylen, "%s; allowed: %s", gerr, allowed);
+                errmsg_set(why, whylen, "%s; allowed: %s", gerr, allowed);
             return -1;
         }
         store_str(field, s);
@@ -596,7 +540,7 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
     }
     }
     if (what[0]) {
-        fmt_msg(why, whylen, "%s; allowed: %s", what, allowed);
+        errmsg_set(why, whylen, "%s; allowed: %s", what, allowed);
         return -1;
     }
     return 0;
@@ -694,7 +638,7 @@ static void parse_fail(Parse *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    fmt_msg(p->err, p->errlen, "%s:%d: %s", p->name, p->line, what);
+    errmsg_at(p->err, p->errlen, p->name, p->line, "%s", what);
 }
 
 /* First of `chars` or of an inline comment (';' after a blank), as inih finds it. */
@@ -835,15 +779,15 @@ static int parse_run(Config *c, Parse *p)
     if (p->failed)
         return -1;
     if (p->f && ferror(p->f)) {
-        fmt_msg(p->err, p->errlen, "%s: read error: %s", p->name, strerror(errno));
+        errmsg_set(p->err, p->errlen, "%s: read error: %s", p->name, strerror(errno));
         return -1;
     }
     if (rc == -2) {
-        fmt_msg(p->err, p->errlen, "%s: out of memory", p->name);
+        errmsg_set(p->err, p->errlen, "%s: out of memory", p->name);
         return -1;
     }
     if (rc != 0) {
-        fmt_msg(p->err, p->errlen, "%s:%d: syntax error; allowed: '[section]', 'key = value' or a comment", p->name, rc);
+        errmsg_at(p->err, p->errlen, p->name, rc, "syntax error; allowed: '[section]', 'key = value' or a comment");
         return -1;
     }
     memcpy(c, &tmp, sizeof tmp);
@@ -881,7 +825,7 @@ int config_set(Config *c, const char *assignment, char *err, size_t errlen)
 {
     char buf[512];
     if (strlen(assignment) >= sizeof buf) {
-        fmt_msg(err, errlen, "--set %.40s...: too long; allowed: section.key=value up to %d characters", assignment, (int)sizeof buf - 1);
+        errmsg_set(err, errlen, "--set %.40s...: too long; allowed: section.key=value up to %d characters", assignment, (int)sizeof buf - 1);
         return -1;
     }
     snprintf(buf, sizeof buf, "%s", assignment);
@@ -898,7 +842,7 @@ int config_set(Config *c, const char *assignment, char *err, size_t errlen)
                 name[--nl] = '\0';
             key_hint("", name, hint, sizeof hint);
         }
-        fmt_msg(err, errlen, "--set %s: expected section.key=value%s%s%s; allowed: e.g. train.lr=1e-3", assignment,
+        errmsg_set(err, errlen, "--set %s: expected section.key=value%s%s%s; allowed: e.g. train.lr=1e-3", assignment,
                 hint[0] ? " (" : "", hint, hint[0] ? ")" : "");
         return -1;
     }
@@ -922,21 +866,21 @@ int config_set(Config *c, const char *assignment, char *err, size_t errlen)
     if (!section_known(section)) {
         char hint[64];
         section_hint(section, hint, sizeof hint);
-        fmt_msg(err, errlen, "--set %s: unknown section [%s]%s; allowed: %s", assignment, section, hint, ALL_SECTIONS);
+        errmsg_set(err, errlen, "--set %s: unknown section [%s]%s; allowed: %s", assignment, section, hint, ALL_SECTIONS);
         return -1;
     }
     const Key *k = key_find(section, name);
     if (!k) {
         char what[MSG];
         unknown_key_msg(section, name, what, sizeof what);
-        fmt_msg(err, errlen, "--set %s: %s", assignment, what);
+        errmsg_set(err, errlen, "--set %s: %s", assignment, what);
         return -1;
     }
     Config tmp;
     memcpy(&tmp, c, sizeof tmp);
     char why[MSG];
     if (key_set(k, &tmp, value, why, sizeof why) != 0) {
-        fmt_msg(err, errlen, "--set %s: %s", assignment, why);
+        errmsg_set(err, errlen, "--set %s: %s", assignment, why);
         return -1;
     }
     memcpy(c, &tmp, sizeof tmp);
@@ -957,7 +901,7 @@ int config_validate(const Config *c, char *err, size_t errlen)
         const Key *k = &keys[i];
         const char *field = (const char *)c + k->off;
         if (k->type >= K_STR && !memchr(field, '\0', CFG_STR)) {
-            fmt_msg(err, errlen, "%s.%s: string not terminated; allowed: at most %d characters", k->section, k->key, VALUE_MAX);
+            errmsg_set(err, errlen, "%s.%s: string not terminated; allowed: at most %d characters", k->section, k->key, VALUE_MAX);
             return -1;
         }
         char text[CFG_STR + 32], why[MSG];
@@ -965,34 +909,34 @@ int config_validate(const Config *c, char *err, size_t errlen)
         Config scratch;
         memcpy(&scratch, c, sizeof scratch);
         if (key_set(k, &scratch, text, why, sizeof why) != 0) {
-            fmt_msg(err, errlen, "%s.%s = %s: %s", k->section, k->key, text, why);
+            errmsg_set(err, errlen, "%s.%s = %s: %s", k->section, k->key, text, why);
             return -1;
         }
     }
     if (str_is(c->env.name, "map") && c->env.map[0] == '\0') {
-        fmt_msg(err, errlen, "env.map is empty but env.name = map; allowed: the path of an ASCII map file in [env] map");
+        errmsg_set(err, errlen, "env.map is empty but env.name = map; allowed: the path of an ASCII map file in [env] map");
         return -1;
     }
     if (!str_is(c->env.name, "map") && c->env.map[0] != '\0') {
-        fmt_msg(err, errlen, "env.map = %s is set but env.name = %s; allowed: env.map only with env.name = map", c->env.map, c->env.name);
+        errmsg_set(err, errlen, "env.map = %s is set but env.name = %s; allowed: env.map only with env.name = map", c->env.map, c->env.name);
         return -1;
     }
     if (c->agent.eps_end > c->agent.eps_start) {
-        fmt_msg(err, errlen, "agent.eps_end = %g is above agent.eps_start = %g; allowed: eps_end <= eps_start",
+        errmsg_set(err, errlen, "agent.eps_end = %g is above agent.eps_start = %g; allowed: eps_end <= eps_start",
                 (double)c->agent.eps_end, (double)c->agent.eps_start);
         return -1;
     }
     if ((long)c->train.batch_size > c->train.buffer_size) {
-        fmt_msg(err, errlen, "train.batch_size = %d is above train.buffer_size = %ld; allowed: batch_size <= buffer_size",
+        errmsg_set(err, errlen, "train.batch_size = %d is above train.buffer_size = %ld; allowed: batch_size <= buffer_size",
                 c->train.batch_size, c->train.buffer_size);
         return -1;
     }
     if (str_is(c->network.type, "cnn") && c->network.conv[0] == '\0') {
-        fmt_msg(err, errlen, "network.conv is empty but network.type = cnn; allowed: at least one conv layer, e.g. 16,16");
+        errmsg_set(err, errlen, "network.conv is empty but network.type = cnn; allowed: at least one conv layer, e.g. 16,16");
         return -1;
     }
     if (c->train.freeze_q && !str_is(c->symmetry.method, "lambda")) {
-        fmt_msg(err, errlen, "train.freeze_q = true requires symmetry.method = lambda (got %s): it trains only the lambda network; allowed: freeze_q = false, or method = lambda",
+        errmsg_set(err, errlen, "train.freeze_q = true requires symmetry.method = lambda (got %s): it trains only the lambda network; allowed: freeze_q = false, or method = lambda",
                 c->symmetry.method);
         return -1;
     }

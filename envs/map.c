@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/errmsg.h"
+
 #define MAP_ALLOWED "allowed: '#' wall, '.' floor, 'A' agent start, 'G' goal, 'L' lava"
 
 enum { MAP_FILE_CAP = 1 << 20 }; /* bytes; a 64x64 map with CRLF is ~4.3 KB */
@@ -25,13 +27,10 @@ enum { MAP_FILE_CAP = 1 << 20 }; /* bytes; a 64x64 map with CRLF is ~4.3 KB */
 /* Formats "name:line:col: <fmt>" into err and returns -1. */
 static int map_fail(char *err, size_t errlen, const char *name, unsigned long line, unsigned long col, const char *fmt, ...)
 {
-    int used = snprintf(err, errlen, "%s:%lu:%lu: ", name, line, col);
-    if (used >= 0 && (size_t)used < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + used, errlen - (size_t)used, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    errmsg_vat(err, errlen, name, (long)line, (long)col, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -18,6 +18,7 @@
 #include "sym.h"
 
 #include "softplus.h"
+#include "../core/clock.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -290,13 +291,6 @@ void qmodel_init(QModel *q, Rng *rng)
 Net *qmodel_base(QModel *q) { return q->base; }
 Net *qmodel_lambda(QModel *q) { return q->lam; }
 const SymSpec *qmodel_sym(const QModel *q) { return &q->sym; }
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The next 64-byte-aligned piece of bytes at *off in base (NULL while only
  * sizing, base NULL). */
@@ -581,9 +575,9 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
 static const float *forward_views(QModel *q, const SparseRows *views, const float *xs, int B)
 {
     const int G = q->G, A = q->A;
-    double t1 = now_seconds();
+    double t1 = clock_seconds();
     const float *y = q->sparse ? net_forward_sparse(q->base, views, G * B) : net_forward(q->base, xs, G * B);
-    double t2 = now_seconds();
+    double t2 = clock_seconds();
     q->t_base += t2 - t1;
     if (!y)
         return NULL;
@@ -670,21 +664,21 @@ static const float *forward_views(QModel *q, const SparseRows *views, const floa
         }
     }
     q->last_B = B;
-    q->t_sym += now_seconds() - t2;
+    q->t_sym += clock_seconds() - t2;
     return q->q;
 }
 
 const float *qmodel_forward(QModel *q, const float *in, int B)
 {
     if (q->sym.method == SYM_NONE) {
-        double t0 = now_seconds();
+        double t0 = clock_seconds();
         const float *y = net_forward(q->base, in, B);
-        q->t_base += now_seconds() - t0;
+        q->t_base += clock_seconds() - t0;
         q->none_out = y;
         q->last_B = B;
         return y;
     }
-    double t0 = now_seconds();
+    double t0 = clock_seconds();
     if (reserve(q, B < 1 ? 1 : B) != 0)
         return NULL;
     if (B < 1) {
@@ -695,7 +689,7 @@ const float *qmodel_forward(QModel *q, const float *in, int B)
         stack_sparse_views(q, in, B);
     else
         stack_views(q, in, B);
-    double t1 = now_seconds();
+    double t1 = clock_seconds();
     q->t_sym += t1 - t0;
     return forward_views(q, &q->views, q->xs, B);
 }
@@ -717,13 +711,13 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
         return; /* a model without gradients (a target) is never trained */
     if (q->sym.method == SYM_NONE) {
         if (train_base) {
-            double t0 = now_seconds();
+            double t0 = clock_seconds();
             net_backward(q->base, dout, NULL);
-            q->t_base += now_seconds() - t0;
+            q->t_base += clock_seconds() - t0;
         }
         return;
     }
-    double t0 = now_seconds();
+    double t0 = clock_seconds();
     const int G = q->G, A = q->A, B = q->last_B;
     if (B < 1)
         return;
@@ -746,9 +740,9 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
                     dyr[ap[a]] = s * db[a];
             }
         }
-        double t1 = now_seconds();
+        double t1 = clock_seconds();
         net_backward(q->base, q->dy, NULL);
-        t_base = now_seconds() - t1;
+        t_base = clock_seconds() - t1;
     }
     if (q->sym.method == SYM_LAMBDA) {
         for (int b = 0; b < B; b++) {
@@ -778,7 +772,7 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
         net_backward(q->lam, q->dz, NULL);
     }
     q->t_base += t_base;
-    q->t_sym += now_seconds() - t0 - t_base;
+    q->t_sym += clock_seconds() - t0 - t_base;
 }
 
 const float *qmodel_view_q(const QModel *q, int b)

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,16 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/atomicfile.h"
+#include "../core/buf.h"
+#include "../core/errmsg.h"
+#include "../core/progress.h"
 #include "../core/rng.h"
+#include "../core/suggest.h"
+#include "../core/clock.h"
 #include "../render/plot.h"
-
-static void fmt(char *err, size_t errlen, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(err, errlen, f, ap);
-    va_end(ap);
-}
 
 /* ---- spec ---- */
 
@@ -72,24 +69,24 @@ CompareVariant *compare_spec_add_variant(CompareSpec *s, const char *name, const
     else
         snprintf(where, sizeof where, "%s", s->path);
     if (!valid_name(name) || strlen(name) >= CFG_STR - 16) {
-        fmt(err, errlen, "%s: [variant %s]: invalid variant name; allowed: letters, digits, '-', '_', '.' (it names a directory)", where, name);
+        errmsg_set(err, errlen, "%s: [variant %s]: invalid variant name; allowed: letters, digits, '-', '_', '.' (it names a directory)", where, name);
         return NULL;
     }
     for (int i = 0; i < s->nvariants; i++)
         if (strcmp(s->variants[i].name, name) == 0) {
             if (s->variants[i].line > 0)
-                fmt(err, errlen, "%s: [variant %s]: duplicate variant name (first defined at line %d); each variant needs its own name", where, name, s->variants[i].line);
+                errmsg_set(err, errlen, "%s: [variant %s]: duplicate variant name (first defined at line %d); each variant needs its own name", where, name, s->variants[i].line);
             else
-                fmt(err, errlen, "%s: [variant %s]: duplicate variant name; each variant needs its own name", where, name);
+                errmsg_set(err, errlen, "%s: [variant %s]: duplicate variant name; each variant needs its own name", where, name);
             return NULL;
         }
     if (s->nvariants >= CMP_MAX_VARIANTS) {
-        fmt(err, errlen, "%s: [variant %s]: too many variants; allowed: at most %d", where, name, CMP_MAX_VARIANTS);
+        errmsg_set(err, errlen, "%s: [variant %s]: too many variants; allowed: at most %d", where, name, CMP_MAX_VARIANTS);
         return NULL;
     }
     CompareVariant *nv = realloc(s->variants, (size_t)(s->nvariants + 1) * sizeof *nv);
     if (!nv) {
-        fmt(err, errlen, "%s: out of memory", where);
+        errmsg_set(err, errlen, "%s: out of memory", where);
         return NULL;
     }
     s->variants = nv;
@@ -105,11 +102,11 @@ CompareVariant *compare_spec_add_variant(CompareSpec *s, const char *name, const
 int compare_variant_add_set(CompareVariant *v, const char *assignment, int line, char *err, size_t errlen)
 {
     if (v->nsets >= CMP_MAX_SETS) {
-        fmt(err, errlen, "line %d: [variant %s] set = %s: too many overrides; allowed: at most %d per variant", line, v->name, assignment, CMP_MAX_SETS);
+        errmsg_set(err, errlen, "line %d: [variant %s] set = %s: too many overrides; allowed: at most %d per variant", line, v->name, assignment, CMP_MAX_SETS);
         return -1;
     }
     if (strlen(assignment) >= CFG_STR) {
-        fmt(err, errlen, "line %d: [variant %s] set = %s: too long; allowed: at most %d characters", line, v->name, assignment, CFG_STR - 1);
+        errmsg_set(err, errlen, "line %d: [variant %s] set = %s: too long; allowed: at most %d characters", line, v->name, assignment, CFG_STR - 1);
         return -1;
     }
     snprintf(v->sets[v->nsets], CFG_STR, "%s", assignment);
@@ -117,45 +114,13 @@ int compare_variant_add_set(CompareVariant *v, const char *assignment, int line,
     return 0;
 }
 
-/* Optimal string alignment distance, for "did you mean". */
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int d[41][41];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = a[i - 1] != b[j - 1];
-            int m = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < m)
-                m = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + c < m)
-                m = d[i - 1][j - 1] + c;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < m)
-                m = d[i - 2][j - 2] + 1;
-            d[i][j] = m;
-        }
-    return d[la][lb];
-}
 
-/* " (did you mean 'x'?)" for the nearest of keys within distance 2, or "". */
+/* " (did you mean 'x'?)" for the nearest of keys, or "". */
 static void did_you_mean(char *out, size_t outlen, const char *typed, const char *const *keys, int n)
 {
-    int best = 3, bi = -1;
-    for (int i = 0; i < n; i++) {
-        int d = edit_distance(typed, keys[i]);
-        if (d < best) {
-            best = d;
-            bi = i;
-        }
-    }
-    if (bi >= 0)
-        snprintf(out, outlen, " (did you mean '%s'?)", keys[bi]);
+    int i = suggest_nearest(typed, keys, n);
+    if (i >= 0)
+        snprintf(out, outlen, " (did you mean '%s'?)", keys[i]);
     else
         out[0] = '\0';
 }
@@ -191,37 +156,37 @@ static int parse_seeds(CompareSpec *s, const char *v, char *why, size_t whylen)
         while (isspace((unsigned char)*p))
             p++;
         if (!isdigit((unsigned char)*p)) {
-            fmt(why, whylen, "expected a comma-separated list of non-negative integers, e.g. 1,2,3,4,5");
+            errmsg_set(why, whylen, "expected a comma-separated list of non-negative integers, e.g. 1,2,3,4,5");
             return -1;
         }
         errno = 0;
         unsigned long long x = strtoull(p, &end, 10);
         if (errno) {
-            fmt(why, whylen, "a seed is out of range; allowed: 0..18446744073709551615");
+            errmsg_set(why, whylen, "a seed is out of range; allowed: 0..18446744073709551615");
             return -1;
         }
         p = end;
         while (isspace((unsigned char)*p))
             p++;
         if (*p && *p != ',') {
-            fmt(why, whylen, "expected a comma-separated list of non-negative integers, e.g. 1,2,3,4,5");
+            errmsg_set(why, whylen, "expected a comma-separated list of non-negative integers, e.g. 1,2,3,4,5");
             return -1;
         }
         if (*p == ',')
             p++;
         for (int i = 0; i < n; i++)
             if (s->seeds[i] == x) {
-                fmt(why, whylen, "seed %llu is listed twice; allowed: distinct seeds", x);
+                errmsg_set(why, whylen, "seed %llu is listed twice; allowed: distinct seeds", x);
                 return -1;
             }
         if (n >= CMP_MAX_SEEDS) {
-            fmt(why, whylen, "too many seeds; allowed: at most %d", CMP_MAX_SEEDS);
+            errmsg_set(why, whylen, "too many seeds; allowed: at most %d", CMP_MAX_SEEDS);
             return -1;
         }
         s->seeds[n++] = x;
     }
     if (n == 0) {
-        fmt(why, whylen, "no seeds; allowed: a comma-separated list of non-negative integers");
+        errmsg_set(why, whylen, "no seeds; allowed: a comma-separated list of non-negative integers");
         return -1;
     }
     s->nseeds = n;
@@ -235,13 +200,13 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fmt(err, errlen, "%s: cannot open the compare spec: %s", path, strerror(errno));
+        errmsg_set(err, errlen, "%s: cannot open the compare spec: %s", path, strerror(errno));
         return NULL;
     }
     CompareSpec *s = compare_spec_new(path);
     if (!s) {
         fclose(f);
-        fmt(err, errlen, "%s: out of memory", path);
+        errmsg_set(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     char line[1024], why[512], sec[CFG_STR] = "";
@@ -250,7 +215,7 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
     while (fgets(line, sizeof line, f)) {
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
-            fmt(err, errlen, "%s:%d: line too long; allowed: at most %d characters", path, lineno, (int)sizeof line - 2);
+            errmsg_set(err, errlen, "%s:%d: line too long; allowed: at most %d characters", path, lineno, (int)sizeof line - 2);
             goto fail;
         }
         char *t = compare_clean_line(line);
@@ -259,14 +224,14 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
         if (*t == '[') {
             char *close = strchr(t, ']');
             if (!close || compare_trim(close + 1)[0]) {
-                fmt(err, errlen, "%s:%d: %s: malformed section header; allowed: [compare] or [variant NAME]", path, lineno, t);
+                errmsg_set(err, errlen, "%s:%d: %s: malformed section header; allowed: [compare] or [variant NAME]", path, lineno, t);
                 goto fail;
             }
             *close = '\0';
             char *name = compare_trim(t + 1);
             if (strcmp(name, "compare") == 0) {
                 if (have_compare) {
-                    fmt(err, errlen, "%s:%d: [compare] appears twice; allowed: one [compare] section", path, lineno);
+                    errmsg_set(err, errlen, "%s:%d: [compare] appears twice; allowed: one [compare] section", path, lineno);
                     goto fail;
                 }
                 have_compare = 1;
@@ -282,39 +247,39 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
                 const char *secs[] = {"compare", "variant"};
                 char dym[CFG_STR + 32];
                 did_you_mean(dym, sizeof dym, name, secs, 2);
-                fmt(err, errlen, "%s:%d: [%s]: unknown section%s; allowed: [compare], [variant NAME]", path, lineno, name, dym);
+                errmsg_set(err, errlen, "%s:%d: [%s]: unknown section%s; allowed: [compare], [variant NAME]", path, lineno, name, dym);
                 goto fail;
             }
             continue;
         }
         char *eq = strchr(t, '=');
         if (!eq) {
-            fmt(err, errlen, "%s:%d: %s: syntax error; allowed: '[section]', 'key = value' or a comment", path, lineno, t);
+            errmsg_set(err, errlen, "%s:%d: %s: syntax error; allowed: '[section]', 'key = value' or a comment", path, lineno, t);
             goto fail;
         }
         *eq = '\0';
         char *key = compare_trim(t), *val = compare_trim(eq + 1);
         if (!sec[0]) {
-            fmt(err, errlen, "%s:%d: %s = %s: key outside a section; allowed: keys inside [compare] or [variant NAME]", path, lineno, key, val);
+            errmsg_set(err, errlen, "%s:%d: %s = %s: key outside a section; allowed: keys inside [compare] or [variant NAME]", path, lineno, key, val);
             goto fail;
         }
         char dym[CFG_STR + 32];
         if (strcmp(sec, "compare") == 0) {
             if (strcmp(key, "name") == 0) {
                 if (!valid_name(val) || strlen(val) >= 120) {
-                    fmt(err, errlen, "%s:%d: [compare] name = %s: invalid name; allowed: letters, digits, '-', '_', '.'", path, lineno, val);
+                    errmsg_set(err, errlen, "%s:%d: [compare] name = %s: invalid name; allowed: letters, digits, '-', '_', '.'", path, lineno, val);
                     goto fail;
                 }
                 snprintf(s->name, sizeof s->name, "%s", val);
                 have_name = 1;
             } else if (strcmp(key, "seeds") == 0) {
                 if (parse_seeds(s, val, why, sizeof why) != 0) {
-                    fmt(err, errlen, "%s:%d: [compare] seeds = %s: %s", path, lineno, val, why);
+                    errmsg_set(err, errlen, "%s:%d: [compare] seeds = %s: %s", path, lineno, val, why);
                     goto fail;
                 }
             } else if (strcmp(key, "out") == 0) {
                 if (!val[0] || strlen(val) > 300) {
-                    fmt(err, errlen, "%s:%d: [compare] out = %s: allowed: a directory path of 1 to 300 characters", path, lineno, val);
+                    errmsg_set(err, errlen, "%s:%d: [compare] out = %s: allowed: a directory path of 1 to 300 characters", path, lineno, val);
                     goto fail;
                 }
                 snprintf(s->out, sizeof s->out, "%s", val);
@@ -323,7 +288,7 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
                 char *end;
                 double x = strtod(val, &end);
                 if (end == val || *end || !(x >= 0.0 && x <= 1.0)) {
-                    fmt(err, errlen, "%s:%d: [compare] threshold = %s: allowed: a number in [0, 1]", path, lineno, val);
+                    errmsg_set(err, errlen, "%s:%d: [compare] threshold = %s: allowed: a number in [0, 1]", path, lineno, val);
                     goto fail;
                 }
                 s->threshold = x;
@@ -331,57 +296,57 @@ CompareSpec *compare_spec_load(const char *path, char *err, size_t errlen)
                 char *end;
                 long x = strtol(val, &end, 10);
                 if (end == val || *end || x < 0 || x > 1024) {
-                    fmt(err, errlen, "%s:%d: [compare] jobs = %s: allowed: an integer in [0, 1024] (0 = number of cores)", path, lineno, val);
+                    errmsg_set(err, errlen, "%s:%d: [compare] jobs = %s: allowed: an integer in [0, 1024] (0 = number of cores)", path, lineno, val);
                     goto fail;
                 }
                 s->jobs = (int)x;
             } else {
                 did_you_mean(dym, sizeof dym, key, compare_keys, 5);
-                fmt(err, errlen, "%s:%d: [compare] %s = %s: unknown key in [compare]%s; allowed: name, seeds, out, threshold, jobs", path, lineno, key, val, dym);
+                errmsg_set(err, errlen, "%s:%d: [compare] %s = %s: unknown key in [compare]%s; allowed: name, seeds, out, threshold, jobs", path, lineno, key, val, dym);
                 goto fail;
             }
         } else {
             if (strcmp(key, "config") == 0) {
                 if (!val[0] || strlen(val) >= CMP_PATH) {
-                    fmt(err, errlen, "%s:%d: [variant %s] config = %s: allowed: the path of a config file", path, lineno, v->name, val);
+                    errmsg_set(err, errlen, "%s:%d: [variant %s] config = %s: allowed: the path of a config file", path, lineno, v->name, val);
                     goto fail;
                 }
                 if (v->config[0]) {
-                    fmt(err, errlen, "%s:%d: [variant %s] config = %s: config is given twice; allowed: one config per variant (use set = ... for overrides)", path, lineno, v->name, val);
+                    errmsg_set(err, errlen, "%s:%d: [variant %s] config = %s: config is given twice; allowed: one config per variant (use set = ... for overrides)", path, lineno, v->name, val);
                     goto fail;
                 }
                 snprintf(v->config, sizeof v->config, "%s", val);
                 v->config_line = lineno;
             } else if (strcmp(key, "set") == 0) {
                 if (!strchr(val, '=') || !strchr(val, '.')) {
-                    fmt(err, errlen, "%s:%d: [variant %s] set = %s: allowed: section.key=value, e.g. set = train.lr=1e-3", path, lineno, v->name, val);
+                    errmsg_set(err, errlen, "%s:%d: [variant %s] set = %s: allowed: section.key=value, e.g. set = train.lr=1e-3", path, lineno, v->name, val);
                     goto fail;
                 }
                 if (v->nsets >= CMP_MAX_SETS || strlen(val) >= CFG_STR) {
-                    fmt(err, errlen, "%s:%d: [variant %s] set = %s: too many or too long; allowed: at most %d overrides of at most %d characters", path, lineno, v->name, val, CMP_MAX_SETS, CFG_STR - 1);
+                    errmsg_set(err, errlen, "%s:%d: [variant %s] set = %s: too many or too long; allowed: at most %d overrides of at most %d characters", path, lineno, v->name, val, CMP_MAX_SETS, CFG_STR - 1);
                     goto fail;
                 }
                 compare_variant_add_set(v, val, lineno, why, sizeof why);
             } else {
                 did_you_mean(dym, sizeof dym, key, variant_keys, 2);
-                fmt(err, errlen, "%s:%d: [variant %s] %s = %s: unknown key in a variant%s; allowed: config, set (repeatable)", path, lineno, v->name, key, val, dym);
+                errmsg_set(err, errlen, "%s:%d: [variant %s] %s = %s: unknown key in a variant%s; allowed: config, set (repeatable)", path, lineno, v->name, key, val, dym);
                 goto fail;
             }
         }
     }
     if (ferror(f)) {
-        fmt(err, errlen, "%s: read error", path);
+        errmsg_set(err, errlen, "%s: read error", path);
         goto fail;
     }
     fclose(f);
     f = NULL;
     for (int i = 0; i < s->nvariants; i++)
         if (!s->variants[i].config[0]) {
-            fmt(err, errlen, "%s:%d: [variant %s]: no config; allowed: config = PATH of a config file", path, s->variants[i].line, s->variants[i].name);
+            errmsg_set(err, errlen, "%s:%d: [variant %s]: no config; allowed: config = PATH of a config file", path, s->variants[i].line, s->variants[i].name);
             goto fail;
         }
     if (s->nvariants == 0) {
-        fmt(err, errlen, "%s: no [variant NAME] section; a compare spec needs at least one variant", path);
+        errmsg_set(err, errlen, "%s: no [variant NAME] section; a compare spec needs at least one variant", path);
         goto fail;
     }
     if (!have_name) {
@@ -446,34 +411,34 @@ static int variant_config(const CompareSpec *s, int vi, uint64_t seed, const cha
     char e[1024], buf[CFG_STR * 2];
     config_default(cfg);
     if (access(v->config, R_OK) != 0) {
-        fmt(err, errlen, "%s:%d: [variant %s] config = %s: cannot read the config file: %s", s->path, v->config_line, v->name, v->config, strerror(errno));
+        errmsg_set(err, errlen, "%s:%d: [variant %s] config = %s: cannot read the config file: %s", s->path, v->config_line, v->name, v->config, strerror(errno));
         return -1;
     }
     if (config_load(cfg, v->config, e, sizeof e) != 0) {
-        fmt(err, errlen, "%s:%d: [variant %s] config = %s: %s", s->path, v->config_line, v->name, v->config, e);
+        errmsg_set(err, errlen, "%s:%d: [variant %s] config = %s: %s", s->path, v->config_line, v->name, v->config, e);
         return -1;
     }
     for (int i = 0; i < v->nsets + nsets; i++) {
         const char *a = i < v->nsets ? v->sets[i] : sets[i - v->nsets];
         if (is_seed_set(a)) {
             if (i < v->nsets)
-                fmt(err, errlen, "%s:%d: [variant %s] set = %s: run.seed cannot be overridden; seeds come from [compare] seeds", s->path, v->set_line[i], v->name, a);
+                errmsg_set(err, errlen, "%s:%d: [variant %s] set = %s: run.seed cannot be overridden; seeds come from [compare] seeds", s->path, v->set_line[i], v->name, a);
             else
-                fmt(err, errlen, "--set %s: run.seed cannot be overridden; seeds come from [compare] seeds", a);
+                errmsg_set(err, errlen, "--set %s: run.seed cannot be overridden; seeds come from [compare] seeds", a);
             return -1;
         }
         if (expand) {
             if (compare_expand(buf, sizeof buf, a, seed, s->out) != 0) {
-                fmt(err, errlen, "%s:%d: [variant %s] set = %s: too long after expanding {seed} and {out}", s->path, i < v->nsets ? v->set_line[i] : 0, v->name, a);
+                errmsg_set(err, errlen, "%s:%d: [variant %s] set = %s: too long after expanding {seed} and {out}", s->path, i < v->nsets ? v->set_line[i] : 0, v->name, a);
                 return -1;
             }
             a = buf;
         }
         if (config_set(cfg, a, e, sizeof e) != 0) {
             if (i < v->nsets)
-                fmt(err, errlen, "%s:%d: [variant %s] set = %s: %s", s->path, v->set_line[i], v->name, v->sets[i], e);
+                errmsg_set(err, errlen, "%s:%d: [variant %s] set = %s: %s", s->path, v->set_line[i], v->name, v->sets[i], e);
             else
-                fmt(err, errlen, "%s", e);
+                errmsg_set(err, errlen, "%s", e);
             return -1;
         }
     }
@@ -488,7 +453,7 @@ int compare_run_config(const CompareSpec *s, int variant, uint64_t seed, const c
     char e[1024];
     if (config_validate(cfg, e, sizeof e) != 0) {
         const CompareVariant *v = &s->variants[variant];
-        fmt(err, errlen, "%s:%d: [variant %s] (config %s with its overrides, seed %llu): %s", s->path, v->line, v->name, v->config, (unsigned long long)seed, e);
+        errmsg_set(err, errlen, "%s:%d: [variant %s] (config %s with its overrides, seed %llu): %s", s->path, v->line, v->name, v->config, (unsigned long long)seed, e);
         return -1;
     }
     return 0;
@@ -497,12 +462,12 @@ int compare_run_config(const CompareSpec *s, int variant, uint64_t seed, const c
 int compare_spec_check(const CompareSpec *s, const char *const *sets, int nsets, char *err, size_t errlen)
 {
     if (s->nvariants < 1 || s->nseeds < 1) {
-        fmt(err, errlen, "%s: a compare spec needs at least one variant and one seed", s->path);
+        errmsg_set(err, errlen, "%s: a compare spec needs at least one variant and one seed", s->path);
         return -1;
     }
     Config *cfg = malloc(sizeof *cfg);
     if (!cfg) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     int rc = 0;
@@ -522,40 +487,6 @@ static uint64_t fnv1a(const char *p)
     return h;
 }
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} Buf;
-
-static void bprintf(Buf *b, const char *f, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, f);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, f, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)k;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 char *compare_spec_normalised(const CompareSpec *s, const char *const *sets, int nsets)
 {
     Buf b = {0};
@@ -563,19 +494,19 @@ char *compare_spec_normalised(const CompareSpec *s, const char *const *sets, int
     char e[1024];
     if (!cfg)
         return NULL;
-    bprintf(&b, "; equigrid compare spec, normalised: the runs in this directory were made from it.\n"
+    buf_printf(&b, "; equigrid compare spec, normalised: the runs in this directory were made from it.\n"
                 "; Lines other than comments, name, seeds, threshold and jobs must match to reuse the directory.\n"
                 "[compare]\nname = %s\nseeds = ", s->name);
     for (int i = 0; i < s->nseeds; i++)
-        bprintf(&b, i ? ",%llu" : "%llu", (unsigned long long)s->seeds[i]);
-    bprintf(&b, "\nthreshold = %g\njobs = %d\n", s->threshold, s->jobs);
+        buf_printf(&b, i ? ",%llu" : "%llu", (unsigned long long)s->seeds[i]);
+    buf_printf(&b, "\nthreshold = %g\njobs = %d\n", s->threshold, s->jobs);
     for (int i = 0; i < nsets; i++)
-        bprintf(&b, "set_all = %s\n", sets[i]);
+        buf_printf(&b, "set_all = %s\n", sets[i]);
     for (int v = 0; v < s->nvariants; v++) {
         const CompareVariant *var = &s->variants[v];
-        bprintf(&b, "\n[variant %s]\nconfig = %s\n", var->name, var->config);
+        buf_printf(&b, "\n[variant %s]\nconfig = %s\n", var->name, var->config);
         for (int i = 0; i < var->nsets; i++)
-            bprintf(&b, "set = %s\n", var->sets[i]);
+            buf_printf(&b, "set = %s\n", var->sets[i]);
         if (variant_config(s, v, 0, sets, nsets, 0, cfg, e, sizeof e) != 0) {
             free(cfg);
             free(b.p);
@@ -588,7 +519,7 @@ char *compare_spec_normalised(const CompareSpec *s, const char *const *sets, int
             free(b.p);
             return NULL;
         }
-        bprintf(&b, "config_digest = %016llx\n", (unsigned long long)fnv1a(text));
+        buf_printf(&b, "config_digest = %016llx\n", (unsigned long long)fnv1a(text));
         free(text);
     }
     free(cfg);
@@ -629,13 +560,13 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
         if (*p == '/') {
             *p = '\0';
             if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-                fmt(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+                errmsg_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
                 return -1;
             }
             *p = '/';
         }
     if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-        fmt(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        errmsg_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         return -1;
     }
     return 0;
@@ -650,36 +581,16 @@ static char *read_text(const char *path)
     char chunk[4096];
     size_t k;
     while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bprintf(&b, "%.*s", (int)k, chunk);
+        buf_append(&b, chunk, k);
     int bad = ferror(f);
     fclose(f);
-    if (bad || b.oom || !b.p) {
-        free(b.p);
-        return bad || b.oom ? NULL : calloc(1, 1);
+    if (bad) {
+        buf_free(&b);
+        return NULL;
     }
-    return b.p;
+    return buf_take(&b);
 }
 
-int compare_write_file(const char *path, const char *text, char *err, size_t errlen)
-{
-    char tmp[CMP_PATH * 2 + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        fmt(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, f) != n;
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        fmt(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
 
 int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets, int write, char *err, size_t errlen)
 {
@@ -687,7 +598,7 @@ int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets
     if (!norm) {
         /* a config that does not load: compare_spec_check names it */
         if (compare_spec_check(s, sets, nsets, err, errlen) == 0)
-            fmt(err, errlen, "out of memory");
+            errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     char path[CMP_PATH + 16];
@@ -697,7 +608,7 @@ int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets
     if (old) {
         char *a = defining_lines(old), *b = defining_lines(norm);
         if (!a || !b) {
-            fmt(err, errlen, "out of memory");
+            errmsg_set(err, errlen, "out of memory");
             rc = -1;
         } else if (strcmp(a, b) != 0) {
             const char *p = a, *q = b;
@@ -708,7 +619,7 @@ int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets
             while (q > b && q[-1] != '\n')
                 q--;
             const char *pe = strchr(p, '\n'), *qe = strchr(q, '\n');
-            fmt(err, errlen, "%s: %s holds runs of a different spec (its %s has '%.*s' where %s has '%.*s'); use another [compare] out, or remove the directory",
+            errmsg_set(err, errlen, "%s: %s holds runs of a different spec (its %s has '%.*s' where %s has '%.*s'); use another [compare] out, or remove the directory",
                 s->path, s->out, path, (int)(pe ? pe - p : (long)strlen(p)), p, s->path, (int)(qe ? qe - q : (long)strlen(q)), q);
             rc = -1;
         }
@@ -716,7 +627,7 @@ int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets
         free(b);
     }
     if (rc == 0 && write) {
-        if (mkdir_p(s->out, err, errlen) != 0 || compare_write_file(path, norm, err, errlen) != 0)
+        if (mkdir_p(s->out, err, errlen) != 0 || atomicfile_write(path, norm, strlen(norm), err, errlen) != 0)
             rc = -1;
     }
     free(old);
@@ -764,7 +675,7 @@ int compare_run_argv(const CompareSpec *s, int variant, uint64_t seed, const cha
     int n = 0, cap = 2 * (v->nsets + nsets) + 16;
     char **a = calloc((size_t)cap, sizeof *a), buf[CFG_STR * 2], dir[CMP_PATH * 2];
     if (!a) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     compare_run_dir(s, variant, seed, dir, sizeof dir);
@@ -776,7 +687,7 @@ int compare_run_argv(const CompareSpec *s, int variant, uint64_t seed, const cha
     for (int i = 0; i < v->nsets + nsets; i++) {
         const char *x = i < v->nsets ? v->sets[i] : sets[i - v->nsets];
         if (compare_expand(buf, sizeof buf, x, seed, s->out) != 0) {
-            fmt(err, errlen, "%s: [variant %s] set = %s: too long after expanding {seed} and {out}", s->path, v->name, x);
+            errmsg_set(err, errlen, "%s: [variant %s] set = %s: too long after expanding {seed} and {out}", s->path, v->name, x);
             a[n] = NULL;
             compare_argv_free(a);
             return -1;
@@ -796,7 +707,7 @@ int compare_run_argv(const CompareSpec *s, int variant, uint64_t seed, const cha
     a[n] = NULL;
     if (oom) {
         compare_argv_free(a);
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     *argv = a;
@@ -848,7 +759,7 @@ int compare_emit_jobs(const CompareSpec *s, const char *const *sets, int nsets, 
             lines++;
         }
     if (ferror(f)) {
-        fmt(err, errlen, "cannot write the job list: %s", strerror(errno));
+        errmsg_set(err, errlen, "cannot write the job list: %s", strerror(errno));
         return -1;
     }
     return lines;
@@ -860,13 +771,6 @@ typedef struct {
     uint64_t seed;
     int signalled;
 } Child;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void print_tail(FILE *log, const char *path, int lines)
 {
@@ -901,31 +805,15 @@ static void print_tail(FILE *log, const char *path, int lines)
     free(text);
 }
 
-static void fmt_dur(char *buf, size_t len, double s)
-{
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, len, "%02ld:%02ld", t / 60, t % 60);
-}
 
 static void draw_progress(FILE *log, const CompareRunResult *r, int running, int finished_now, double t0, int remaining)
 {
-    int done = r->skipped + r->succeeded + r->failed;
-    int width = 30, fill = r->total ? done * width / r->total : width;
-    char bar[64], el[32], eta[32];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    double elapsed = now_s() - t0;
-    fmt_dur(el, sizeof el, elapsed);
-    if (finished_now > 0)
-        fmt_dur(eta, sizeof eta, elapsed / finished_now * remaining);
-    else
-        snprintf(eta, sizeof eta, "--:--");
-    fprintf(log, "\r[%s] %d/%d runs  %d running  %d failed  %s elapsed  ETA %s ", bar, done, r->total, running, r->failed, el, eta);
-    fflush(log);
+    double elapsed = clock_seconds() - t0;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%d running  %d failed", running, r->failed);
+    Progress p = {.done = r->skipped + r->succeeded + r->failed, .total = r->total, .unit = "runs", .elapsed = elapsed,
+                  .eta = finished_now > 0 ? elapsed / finished_now * remaining : -1.0, .detail = detail};
+    progress_print(log, PROGRESS_BAR, &p);
 }
 
 static void launch_child(const char *dir, char **argv)
@@ -953,7 +841,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
     res->total = total;
     Child *kids = calloc((size_t)jobs, sizeof *kids);
     if (!kids) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     char dir[CMP_PATH * 2], path[CMP_PATH * 2 + 32];
@@ -961,7 +849,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
     int *pending = malloc((size_t)total * sizeof *pending), npending = 0;
     if (!pending) {
         free(kids);
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     for (int i = 0; i < total; i++) {
@@ -971,7 +859,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
         else
             pending[npending++] = i;
     }
-    double t0 = now_s(), last_draw = 0;
+    double t0 = clock_seconds(), last_draw = 0;
     int next = 0, running = 0, finished_now = 0, rc = 0, forwarded = 0;
     while (next < npending || running > 0) {
         int stopping = opt->stop && *opt->stop;
@@ -1006,7 +894,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             fflush(NULL);
             pid_t pid = fork();
             if (pid < 0) {
-                fmt(err, errlen, "cannot start a run: fork: %s", strerror(errno));
+                errmsg_set(err, errlen, "cannot start a run: fork: %s", strerror(errno));
                 compare_argv_free(argv);
                 rc = -1;
                 break;
@@ -1046,7 +934,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             if (code == 0) {
                 snprintf(path, sizeof path, "%s/done", dir);
                 char e2[256];
-                if (compare_write_file(path, "ok\n", e2, sizeof e2) != 0) {
+                if (atomicfile_write(path, "ok\n", 3, e2, sizeof e2) != 0) {
                     if (opt->log)
                         fprintf(opt->log, "\n%s\n", e2);
                     res->failed++;
@@ -1071,21 +959,21 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
         }
         if (pid < 0 && errno != EINTR) {
             if (running > 0) {
-                fmt(err, errlen, "waitpid: %s", strerror(errno));
+                errmsg_set(err, errlen, "waitpid: %s", strerror(errno));
                 rc = -1;
                 break;
             }
         }
-        if (opt->progress && opt->log && now_s() - last_draw > 1.0) {
+        if (opt->progress && opt->log && clock_seconds() - last_draw > 1.0) {
             draw_progress(opt->log, res, running, finished_now, t0, npending - next + running);
-            last_draw = now_s();
+            last_draw = clock_seconds();
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     if (opt->progress && opt->log) {
         draw_progress(opt->log, res, 0, finished_now, t0, 0);
-        fputc('\n', opt->log);
+        progress_end(opt->log, PROGRESS_BAR);
     }
     free(pending);
     free(kids);
@@ -1109,13 +997,13 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "r");
     if (!f) {
-        fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        errmsg_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     char line[1024];
     int lineno = 0, cap = 0;
     if (!fgets(line, sizeof line, f) || strncmp(line, "step,return_mean,return_std,success", 35) != 0) {
-        fmt(err, errlen, "%s:1: not an eval.csv; expected the header step,return_mean,return_std,success,length_mean,episodes", path);
+        errmsg_set(err, errlen, "%s:1: not an eval.csv; expected the header step,return_mean,return_std,success,length_mean,episodes", path);
         fclose(f);
         return -1;
     }
@@ -1134,7 +1022,7 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
             p = *end == ',' ? end + 1 : end;
         }
         if (!ok || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[3]) || v[3] < 0 || v[3] > 1 || (c->n > 0 && (long)v[0] <= c->step[c->n - 1])) {
-            fmt(err, errlen, "%s:%d: malformed row; expected increasing step, then return_mean, return_std, success in [0, 1]", path, lineno);
+            errmsg_set(err, errlen, "%s:%d: malformed row; expected increasing step, then return_mean, return_std, success in [0, 1]", path, lineno);
             fclose(f);
             compare_curve_free(c);
             return -1;
@@ -1151,7 +1039,7 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
             if (nsu)
                 c->success = nsu;
             if (!ns || !nr || !nsu) {
-                fmt(err, errlen, "%s: out of memory", path);
+                errmsg_set(err, errlen, "%s: out of memory", path);
                 fclose(f);
                 compare_curve_free(c);
                 return -1;
@@ -1164,7 +1052,7 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
     }
     fclose(f);
     if (c->n == 0) {
-        fmt(err, errlen, "%s: no evaluation rows", path);
+        errmsg_set(err, errlen, "%s: no evaluation rows", path);
         compare_curve_free(c);
         return -1;
     }
@@ -1324,7 +1212,7 @@ int compare_summarize(const CompareSpec *s, CompareSummary *sum, FILE *log, char
     snprintf(sum->name, sizeof sum->name, "%s", s->name);
     sum->v = calloc((size_t)s->nvariants, sizeof *sum->v);
     if (!sum->v) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return -1;
     }
     sum->nvariants = s->nvariants;
@@ -1355,14 +1243,14 @@ int compare_summarize(const CompareSpec *s, CompareSummary *sum, FILE *log, char
         for (int j = 0; j < n; j++)
             compare_curve_free(&c[j]);
         if (rc != 0) {
-            fmt(err, errlen, "out of memory");
+            errmsg_set(err, errlen, "out of memory");
             compare_summary_free(sum);
             return -1;
         }
         found += n;
     }
     if (found == 0) {
-        fmt(err, errlen, "%s: no finished run under %s; nothing to summarize", s->path, s->out);
+        errmsg_set(err, errlen, "%s: no finished run under %s; nothing to summarize", s->path, s->out);
         compare_summary_free(sum);
         return -1;
     }
@@ -1372,7 +1260,7 @@ int compare_summarize(const CompareSpec *s, CompareSummary *sum, FILE *log, char
 static void md_stat(Buf *b, Stat st, const char *f)
 {
     if (st.n == 0) {
-        bprintf(b, " – |");
+        buf_printf(b, " – |");
         return;
     }
     char m[64], sd[64], lo[64], hi[64];
@@ -1380,15 +1268,15 @@ static void md_stat(Buf *b, Stat st, const char *f)
     snprintf(sd, sizeof sd, f, st.std);
     snprintf(lo, sizeof lo, f, st.lo);
     snprintf(hi, sizeof hi, f, st.hi);
-    bprintf(b, " %s ± %s [%s, %s] |", m, sd, lo, hi);
+    buf_printf(b, " %s ± %s [%s, %s] |", m, sd, lo, hi);
 }
 
 int compare_write_summary(const CompareSummary *sum, const char *out, char *err, size_t errlen)
 {
     Buf csv = {0}, md = {0};
-    bprintf(&csv, "variant,runs,success_mean,success_std,success_lo,success_hi,return_mean,return_std,return_lo,return_hi,"
+    buf_printf(&csv, "variant,runs,success_mean,success_std,success_lo,success_hi,return_mean,return_std,return_lo,return_hi,"
                   "steps_to_threshold_mean,steps_to_threshold_std,steps_to_threshold_lo,steps_to_threshold_hi,never_reached,auc_mean,auc_std,auc_lo,auc_hi,threshold\n");
-    bprintf(&md, "# %s\n\nPer variant over seeds: mean ± sample std [95 %% percentile bootstrap interval of the mean, %d resamples]. "
+    buf_printf(&md, "# %s\n\nPer variant over seeds: mean ± sample std [95 %% percentile bootstrap interval of the mean, %d resamples]. "
                  "Final = last evaluation (greedy). Steps to %.2f success: runs that never reach it count as their total steps (≥). "
                  "AUC: area under the success curve over the evaluated steps, normalised to [0, 1].\n\n"
                  "| variant | runs | final success | final return | steps to %.2f success | AUC (success) |\n|---|---|---|---|---|---|\n",
@@ -1396,47 +1284,47 @@ int compare_write_summary(const CompareSummary *sum, const char *out, char *err,
     for (int i = 0; i < sum->nvariants; i++) {
         const VariantSummary *v = &sum->v[i];
         const Stat *sts[] = {&v->success, &v->ret, &v->steps, &v->auc};
-        bprintf(&csv, "%s,%d", v->name, v->nruns);
+        buf_printf(&csv, "%s,%d", v->name, v->nruns);
         for (int k = 0; k < 4; k++) {
             if (v->nruns == 0)
-                bprintf(&csv, ",,,,");
+                buf_printf(&csv, ",,,,");
             else
-                bprintf(&csv, ",%.6g,%.6g,%.6g,%.6g", sts[k]->mean, sts[k]->std, sts[k]->lo, sts[k]->hi);
+                buf_printf(&csv, ",%.6g,%.6g,%.6g,%.6g", sts[k]->mean, sts[k]->std, sts[k]->lo, sts[k]->hi);
             if (k == 2)
-                bprintf(&csv, ",%d", v->never);
+                buf_printf(&csv, ",%d", v->never);
         }
-        bprintf(&csv, ",%g\n", sum->threshold);
-        bprintf(&md, "| %s | %d |", v->name, v->nruns);
+        buf_printf(&csv, ",%g\n", sum->threshold);
+        buf_printf(&md, "| %s | %d |", v->name, v->nruns);
         md_stat(&md, v->success, "%.3f");
         md_stat(&md, v->ret, "%.3f");
         if (v->nruns > 0 && v->never > 0) {
-            bprintf(&md, " ≥");
+            buf_printf(&md, " ≥");
             md_stat(&md, v->steps, "%.0f");
             md.n -= 2; /* drop " |" to append the count */
             md.p[md.n] = '\0';
-            bprintf(&md, " (%d/%d never) |", v->never, v->nruns);
+            buf_printf(&md, " (%d/%d never) |", v->never, v->nruns);
         } else {
             md_stat(&md, v->steps, "%.0f");
         }
         md_stat(&md, v->auc, "%.3f");
-        bprintf(&md, "\n");
+        buf_printf(&md, "\n");
     }
-    bprintf(&md, "\n![curves](curves.png)\n\ncurves.png / curves.svg (%dx%d): success and return of the greedy evaluations against env steps; line = mean over seeds, band = min–max over seeds.\n", PLOT_W, PLOT_H);
+    buf_printf(&md, "\n![curves](curves.png)\n\ncurves.png / curves.svg (%dx%d): success and return of the greedy evaluations against env steps; line = mean over seeds, band = min–max over seeds.\n", PLOT_W, PLOT_H);
     int rc = -1;
     char path[CMP_PATH * 2];
     if (csv.oom || md.oom) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         goto done;
     }
     snprintf(path, sizeof path, "%s/summary.csv", out);
-    if (compare_write_file(path, csv.p, err, errlen) != 0)
+    if (atomicfile_write(path, csv.p, csv.n, err, errlen) != 0)
         goto done;
     snprintf(path, sizeof path, "%s/summary.md", out);
-    if (compare_write_file(path, md.p, err, errlen) != 0)
+    if (atomicfile_write(path, md.p, md.n, err, errlen) != 0)
         goto done;
     PlotSeries *ss = calloc((size_t)sum->nvariants * 2 + 1, sizeof *ss);
     if (!ss) {
-        fmt(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         goto done;
     }
     for (int i = 0; i < sum->nvariants; i++) {

@@ -173,9 +173,6 @@ void compare_summary_free(CompareSummary *sum);
  * atomically (temporary file + rename). */
 int compare_write_summary(const CompareSummary *sum, const char *out, char *err, size_t errlen);
 
-/* Atomically replaces path with text. */
-int compare_write_file(const char *path, const char *text, char *err, size_t errlen);
-
 /* Trims blanks at both ends in place; returns the first non-blank char. */
 char *compare_trim(char *s);
 /* Strips an INI comment (a line starting with ';' or '#', or " ;" inside a

@@ -2,8 +2,8 @@
  *
  * Writing: the JSON header is built with cJSON, padded with spaces to a
  * multiple of 8 bytes, and the tensors follow contiguously in the order given.
- * Everything goes to "path.tmp", which is flushed, fsync'ed, closed and then
- * renamed over path; on any failure the temporary file is removed.
+ * Everything goes through core/atomicfile ("path.tmp", flushed, fsync'ed,
+ * closed and renamed over path; on any failure the temporary file is removed).
  *
  * Reading: the whole file is read into one buffer and every field is checked
  * before a tensor is exposed, so any byte sequence either loads or yields a
@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/atomicfile.h"
+#include "../core/errmsg.h"
 #include "../core/file.h"
 
 enum { ST_MAX_HEADER = 100 * 1024 * 1024 };
@@ -45,16 +47,6 @@ struct StFile {
 
 static const char *const dtype_names[] = { "F32", "U8", "U32", "I64" };
 static const size_t dtype_sizes[] = { 4, 1, 4, 8 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int little_endian(void)
 {
@@ -137,12 +129,11 @@ static int utf8_valid(const uint8_t *s, size_t len)
     return 1;
 }
 
-
 /* Checks the tensors and metadata given to st_write; fills bytes[i]. */
 static int check_write_args(const char *path, const StTensor *t, int n, const char *const *mk, const char *const *mv, int nmeta, size_t *bytes, char *err, size_t errlen)
 {
     if (n < 0 || nmeta < 0 || (n > 0 && !t) || (nmeta > 0 && (!mk || !mv))) {
-        seterr(err, errlen, "%s: invalid arguments (n = %d, nmeta = %d)", path, n, nmeta);
+        errmsg_set(err, errlen, "%s: invalid arguments (n = %d, nmeta = %d)", path, n, nmeta);
         return -1;
     }
     size_t total = 0;
@@ -150,57 +141,57 @@ static int check_write_args(const char *path, const StTensor *t, int n, const ch
         const StTensor *x = &t[i];
         char sh[128];
         if (!memchr(x->name, '\0', ST_NAME) || x->name[0] == '\0' || strcmp(x->name, ST_META) == 0) {
-            seterr(err, errlen, "%s: tensor %d: name must be 1..%d bytes and not \"%s\"", path, i, ST_NAME - 1, ST_META);
+            errmsg_set(err, errlen, "%s: tensor %d: name must be 1..%d bytes and not \"%s\"", path, i, ST_NAME - 1, ST_META);
             return -1;
         }
         if (!utf8_valid((const uint8_t *)x->name, strlen(x->name))) {
-            seterr(err, errlen, "%s: tensor %d: name is not valid UTF-8", path, i);
+            errmsg_set(err, errlen, "%s: tensor %d: name is not valid UTF-8", path, i);
             return -1;
         }
         for (int j = 0; j < i; j++)
             if (strcmp(t[j].name, x->name) == 0) {
-                seterr(err, errlen, "%s: tensor %s: duplicate name", path, x->name);
+                errmsg_set(err, errlen, "%s: tensor %s: duplicate name", path, x->name);
                 return -1;
             }
         if (!dtype_valid(x->dtype)) {
-            seterr(err, errlen, "%s: tensor %s: unknown dtype %d (allowed: ST_F32, ST_U8, ST_U32, ST_I64)", path, x->name, (int)x->dtype);
+            errmsg_set(err, errlen, "%s: tensor %s: unknown dtype %d (allowed: ST_F32, ST_U8, ST_U32, ST_I64)", path, x->name, (int)x->dtype);
             return -1;
         }
         if (x->ndim < 0 || x->ndim > ST_MAX_DIM) {
-            seterr(err, errlen, "%s: tensor %s: ndim %d, allowed 0..%d", path, x->name, x->ndim, ST_MAX_DIM);
+            errmsg_set(err, errlen, "%s: tensor %s: ndim %d, allowed 0..%d", path, x->name, x->ndim, ST_MAX_DIM);
             return -1;
         }
         for (int k = 0; k < x->ndim; k++)
             if (x->shape[k] < 0 || (double)x->shape[k] >= ST_MAX_INT) {
-                seterr(err, errlen, "%s: tensor %s: shape %s has a negative or huge dimension", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
+                errmsg_set(err, errlen, "%s: tensor %s: shape %s has a negative or huge dimension", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
                 return -1;
             }
         if (x->transpose2d && x->ndim != 2) {
-            seterr(err, errlen, "%s: tensor %s: transpose2d needs a 2-D shape, got %s", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
+            errmsg_set(err, errlen, "%s: tensor %s: transpose2d needs a 2-D shape, got %s", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
             return -1;
         }
         if (tensor_bytes(x, max_bytes(), &bytes[i]) != 0 || bytes[i] > max_bytes() - total) {
-            seterr(err, errlen, "%s: tensor %s: shape %s is too large", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
+            errmsg_set(err, errlen, "%s: tensor %s: shape %s is too large", path, x->name, shape_str(sh, sizeof sh, x->ndim, x->shape));
             return -1;
         }
         total += bytes[i];
         if (bytes[i] > 0 && !x->data) {
-            seterr(err, errlen, "%s: tensor %s: data is NULL", path, x->name);
+            errmsg_set(err, errlen, "%s: tensor %s: data is NULL", path, x->name);
             return -1;
         }
     }
     for (int i = 0; i < nmeta; i++) {
         if (!mk[i] || !mv[i]) {
-            seterr(err, errlen, "%s: metadata entry %d: key and value must not be NULL", path, i);
+            errmsg_set(err, errlen, "%s: metadata entry %d: key and value must not be NULL", path, i);
             return -1;
         }
         if (!utf8_valid((const uint8_t *)mk[i], strlen(mk[i])) || !utf8_valid((const uint8_t *)mv[i], strlen(mv[i]))) {
-            seterr(err, errlen, "%s: metadata entry \"%.40s\": key or value is not valid UTF-8", path, mk[i]);
+            errmsg_set(err, errlen, "%s: metadata entry \"%.40s\": key or value is not valid UTF-8", path, mk[i]);
             return -1;
         }
         for (int j = 0; j < i; j++)
             if (strcmp(mk[j], mk[i]) == 0) {
-                seterr(err, errlen, "%s: metadata key \"%s\" given twice", path, mk[i]);
+                errmsg_set(err, errlen, "%s: metadata key \"%s\" given twice", path, mk[i]);
                 return -1;
             }
     }
@@ -285,12 +276,12 @@ static int write_tensor(FILE *fp, const StTensor *t, size_t bytes)
 int st_write(const char *path, const StTensor *t, int n, const char *const *meta_keys, const char *const *meta_vals, int nmeta, char *err, size_t errlen)
 {
     if (!little_endian()) {
-        seterr(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
+        errmsg_set(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
         return -1;
     }
     size_t *bytes = malloc(sizeof *bytes * (size_t)(n > 0 ? n : 1));
     if (!bytes) {
-        seterr(err, errlen, "%s: out of memory", path);
+        errmsg_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     if (check_write_args(path, t, n, meta_keys, meta_vals, nmeta, bytes, err, errlen) != 0) {
@@ -298,56 +289,34 @@ int st_write(const char *path, const StTensor *t, int n, const char *const *meta
         return -1;
     }
     char *json = build_header(t, n, bytes, meta_keys, meta_vals, nmeta);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!json || !tmp) {
-        seterr(err, errlen, "%s: out of memory building the header", path);
-        free(json);
-        free(tmp);
+    if (!json) {
+        errmsg_set(err, errlen, "%s: out of memory building the header", path);
         free(bytes);
         return -1;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
     size_t jlen = strlen(json), hlen = (jlen + 7) / 8 * 8;
     uint8_t len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
     static const char spaces[8] = "        ";
 
-    const char *what = NULL;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        what = "cannot create the temporary file (path.tmp)";
-    else if (fwrite(len8, 1, 8, fp) != 8 || fwrite(json, 1, jlen, fp) != jlen || fwrite(spaces, 1, hlen - jlen, fp) != hlen - jlen)
-        what = "write failed";
-    for (int i = 0; i < n && fp && !what; i++)
-        if (write_tensor(fp, &t[i], bytes[i]) != 0)
-            what = "write failed";
-    if (fp && !what && fflush(fp) != 0)
-        what = "flush failed";
-    if (fp && !what && fsync(fileno(fp)) != 0)
-        what = "fsync failed";
-    if (fp) {
-        int e = errno;
-        if (fclose(fp) != 0 && !what)
-            what = "close failed";
-        else
-            errno = e;
-    }
-    if (!what && rename(tmp, path) != 0)
-        what = "rename failed";
-    if (what) {
-        int e = errno;
-        seterr(err, errlen, "%s: %s: %s", path, what, strerror(e));
-        if (fp)
-            remove(tmp);
+    int rc = -1;
+    AtomicFile *af = atomicfile_open(path, err, errlen);
+    if (af) {
+        FILE *fp = atomicfile_stream(af);
+        int bad = fwrite(len8, 1, 8, fp) != 8 || fwrite(json, 1, jlen, fp) != jlen || fwrite(spaces, 1, hlen - jlen, fp) != hlen - jlen;
+        for (int i = 0; i < n && !bad; i++)
+            bad = write_tensor(fp, &t[i], bytes[i]) != 0;
+        if (bad) {
+            errmsg_set(err, errlen, "%s: write failed: %s", path, strerror(errno));
+            atomicfile_abort(af);
+        } else {
+            rc = atomicfile_commit(af, err, errlen);
+        }
     }
     free(json);
-    free(tmp);
     free(bytes);
-    return what ? -1 : 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -389,19 +358,19 @@ static uint8_t *read_file(const char *path, size_t *size, uint64_t *hlen, char *
         return NULL;
     struct stat st;
     if (fstat(fileno(fp), &st) != 0) {
-        seterr(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        errmsg_set(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
         fclose(fp);
         return NULL;
     }
     if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX - 1) {
-        seterr(err, errlen, "%s: file too large (%lld bytes)", path, (long long)st.st_size);
+        errmsg_set(err, errlen, "%s: file too large (%lld bytes)", path, (long long)st.st_size);
         fclose(fp);
         return NULL;
     }
     size_t n = (size_t)st.st_size;
     uint8_t len8[8];
     if (n < 8 || fread(len8, 1, 8, fp) != 8) {
-        seterr(err, errlen, "%s: not a safetensors file (%zu bytes, shorter than the 8-byte header length)", path, n);
+        errmsg_set(err, errlen, "%s: not a safetensors file (%zu bytes, shorter than the 8-byte header length)", path, n);
         fclose(fp);
         return NULL;
     }
@@ -409,18 +378,18 @@ static uint8_t *read_file(const char *path, size_t *size, uint64_t *hlen, char *
     for (int i = 7; i >= 0; i--)
         h = (h << 8) | len8[i];
     if (h > (uint64_t)(n - 8)) {
-        seterr(err, errlen, "%s: not a safetensors file (header length %llu exceeds file size %zu)", path, (unsigned long long)h, n);
+        errmsg_set(err, errlen, "%s: not a safetensors file (header length %llu exceeds file size %zu)", path, (unsigned long long)h, n);
         fclose(fp);
         return NULL;
     }
     if (h > ST_MAX_HEADER) {
-        seterr(err, errlen, "%s: header length %llu exceeds the %d-byte limit", path, (unsigned long long)h, ST_MAX_HEADER);
+        errmsg_set(err, errlen, "%s: header length %llu exceeds the %d-byte limit", path, (unsigned long long)h, ST_MAX_HEADER);
         fclose(fp);
         return NULL;
     }
     uint8_t *buf = malloc(n);
     if (!buf) {
-        seterr(err, errlen, "%s: out of memory reading %zu bytes", path, n);
+        errmsg_set(err, errlen, "%s: out of memory reading %zu bytes", path, n);
         fclose(fp);
         return NULL;
     }
@@ -429,7 +398,7 @@ static uint8_t *read_file(const char *path, size_t *size, uint64_t *hlen, char *
     int bad = got != n - 8 || ferror(fp);
     fclose(fp);
     if (bad) {
-        seterr(err, errlen, "%s: read failed after %zu of %zu bytes (file changed while reading?)", path, got + 8, n);
+        errmsg_set(err, errlen, "%s: read failed after %zu of %zu bytes (file changed while reading?)", path, got + 8, n);
         free(buf);
         return NULL;
     }
@@ -444,20 +413,20 @@ static int parse_tensor(StFile *f, const cJSON *e, StTensor *t, int64_t *range, 
     const char *p = f->path, *name = e->string;
     char sh[128];
     if (strlen(name) >= ST_NAME) {
-        seterr(err, errlen, "%s: tensor name \"%.40s...\" is %zu bytes, at most %d allowed", p, name, strlen(name), ST_NAME - 1);
+        errmsg_set(err, errlen, "%s: tensor name \"%.40s...\" is %zu bytes, at most %d allowed", p, name, strlen(name), ST_NAME - 1);
         return -1;
     }
     memset(t, 0, sizeof *t);
     memcpy(t->name, name, strlen(name) + 1);
     if (!cJSON_IsObject(e)) {
-        seterr(err, errlen, "%s: tensor %s: entry is not a JSON object", p, name);
+        errmsg_set(err, errlen, "%s: tensor %s: entry is not a JSON object", p, name);
         return -1;
     }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     if (!cJSON_IsString(dt)) {
-        seterr(err, errlen, "%s: tensor %s: missing \"dtype\" string", p, name);
+        errmsg_set(err, errlen, "%s: tensor %s: missing \"dtype\" string", p, name);
         return -1;
     }
     int d = -1;
@@ -465,38 +434,38 @@ static int parse_tensor(StFile *f, const cJSON *e, StTensor *t, int64_t *range, 
         if (strcmp(dt->valuestring, dtype_names[i]) == 0)
             d = i;
     if (d < 0) {
-        seterr(err, errlen, "%s: tensor %s: unknown dtype \"%.16s\" (supported: F32, U8, U32, I64)", p, name, dt->valuestring);
+        errmsg_set(err, errlen, "%s: tensor %s: unknown dtype \"%.16s\" (supported: F32, U8, U32, I64)", p, name, dt->valuestring);
         return -1;
     }
     t->dtype = (StDtype)d;
     int nd = cJSON_IsArray(shape) ? cJSON_GetArraySize(shape) : -1;
     if (nd < 0 || nd > ST_MAX_DIM) {
-        seterr(err, errlen, "%s: tensor %s: \"shape\" must be an array of at most %d non-negative integers", p, name, ST_MAX_DIM);
+        errmsg_set(err, errlen, "%s: tensor %s: \"shape\" must be an array of at most %d non-negative integers", p, name, ST_MAX_DIM);
         return -1;
     }
     t->ndim = nd;
     int k = 0;
     for (const cJSON *x = shape->child; x; x = x->next, k++)
         if (json_uint(x, &t->shape[k]) != 0) {
-            seterr(err, errlen, "%s: tensor %s: shape entry %d is not a non-negative integer", p, name, k);
+            errmsg_set(err, errlen, "%s: tensor %s: shape entry %d is not a non-negative integer", p, name, k);
             return -1;
         }
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || json_uint(offs->child, &range[0]) != 0 || json_uint(offs->child->next, &range[1]) != 0) {
-        seterr(err, errlen, "%s: tensor %s: \"data_offsets\" must be [begin, end], two non-negative integers", p, name);
+        errmsg_set(err, errlen, "%s: tensor %s: \"data_offsets\" must be [begin, end], two non-negative integers", p, name);
         return -1;
     }
     int64_t b = range[0], en = range[1];
     if (b > en) {
-        seterr(err, errlen, "%s: tensor %s: data_offsets [%lld, %lld] has begin > end", p, name, (long long)b, (long long)en);
+        errmsg_set(err, errlen, "%s: tensor %s: data_offsets [%lld, %lld] has begin > end", p, name, (long long)b, (long long)en);
         return -1;
     }
     size_t need;
     if (tensor_bytes(t, max_bytes(), &need) != 0 || need != (size_t)(en - b)) {
-        seterr(err, errlen, "%s: tensor %s: dtype %s shape %s does not match data_offsets [%lld, %lld] (%lld bytes)", p, name, dtype_names[d], shape_str(sh, sizeof sh, nd, t->shape), (long long)b, (long long)en, (long long)(en - b));
+        errmsg_set(err, errlen, "%s: tensor %s: dtype %s shape %s does not match data_offsets [%lld, %lld] (%lld bytes)", p, name, dtype_names[d], shape_str(sh, sizeof sh, nd, t->shape), (long long)b, (long long)en, (long long)(en - b));
         return -1;
     }
     if ((uint64_t)en > (uint64_t)f->dsize) {
-        seterr(err, errlen, "%s: truncated: tensor %s needs bytes [%lld, %lld) but the data section has only %zu bytes", p, name, (long long)b, (long long)en, f->dsize);
+        errmsg_set(err, errlen, "%s: truncated: tensor %s needs bytes [%lld, %lld) but the data section has only %zu bytes", p, name, (long long)b, (long long)en, f->dsize);
         return -1;
     }
     return 0;
@@ -527,7 +496,7 @@ static int check_unique_names(const StFile *f, char *err, size_t errlen)
 {
     const StTensor **byname = malloc(sizeof *byname * (size_t)(f->n ? f->n : 1));
     if (!byname) {
-        seterr(err, errlen, "%s: out of memory for %d tensors", f->path, f->n);
+        errmsg_set(err, errlen, "%s: out of memory for %d tensors", f->path, f->n);
         return -1;
     }
     for (int i = 0; i < f->n; i++)
@@ -536,7 +505,7 @@ static int check_unique_names(const StFile *f, char *err, size_t errlen)
     int rc = 0;
     for (int i = 1; i < f->n && rc == 0; i++)
         if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
-            seterr(err, errlen, "%s: tensor %s appears twice in the header", f->path, byname[i]->name);
+            errmsg_set(err, errlen, "%s: tensor %s appears twice in the header", f->path, byname[i]->name);
             rc = -1;
         }
     free(byname);
@@ -549,22 +518,22 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
 {
     const char *p = f->path;
     if (!utf8_valid(json, hlen)) {
-        seterr(err, errlen, "%s: header is not valid UTF-8", p);
+        errmsg_set(err, errlen, "%s: header is not valid UTF-8", p);
         return -1;
     }
     const char *end = NULL;
     f->root = cJSON_ParseWithLengthOpts((const char *)json, hlen, &end, 0);
     if (!f->root) {
-        seterr(err, errlen, "%s: header is not valid JSON", p);
+        errmsg_set(err, errlen, "%s: header is not valid JSON", p);
         return -1;
     }
     for (const char *c = end; c < (const char *)json + hlen; c++)
         if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r') {
-            seterr(err, errlen, "%s: header is not valid JSON (extra bytes after the object at offset %td)", p, (const uint8_t *)c - json);
+            errmsg_set(err, errlen, "%s: header is not valid JSON (extra bytes after the object at offset %td)", p, (const uint8_t *)c - json);
             return -1;
         }
     if (!cJSON_IsObject(f->root)) {
-        seterr(err, errlen, "%s: header is not a JSON object (not a safetensors file)", p);
+        errmsg_set(err, errlen, "%s: header is not a JSON object (not a safetensors file)", p);
         return -1;
     }
     int count = 0;
@@ -574,12 +543,12 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
             continue;
         }
         if (f->meta || !cJSON_IsObject(e)) {
-            seterr(err, errlen, "%s: %s must be one JSON object of strings", p, ST_META);
+            errmsg_set(err, errlen, "%s: %s must be one JSON object of strings", p, ST_META);
             return -1;
         }
         for (const cJSON *m = e->child; m; m = m->next)
             if (!cJSON_IsString(m)) {
-                seterr(err, errlen, "%s: %s key \"%.40s\" is not a string", p, ST_META, m->string);
+                errmsg_set(err, errlen, "%s: %s key \"%.40s\" is not a string", p, ST_META, m->string);
                 return -1;
             }
         f->meta = (cJSON *)e;
@@ -590,7 +559,7 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
     *ranges = malloc(sizeof **ranges * 2 * (cnt ? cnt : 1));
     Span *spans = malloc(sizeof *spans * (cnt ? cnt : 1));
     if (!f->t || !f->copies || !*ranges || !spans) {
-        seterr(err, errlen, "%s: out of memory for %d tensors", p, count);
+        errmsg_set(err, errlen, "%s: out of memory for %d tensors", p, count);
         free(spans);
         return -1;
     }
@@ -614,7 +583,7 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
         if (spans[k].b == spans[k].e)
             continue;
         if (prev >= 0 && spans[k].b < prev_end) {
-            seterr(err, errlen, "%s: tensors %s and %s overlap in the data section", p, f->t[prev].name, f->t[spans[k].i].name);
+            errmsg_set(err, errlen, "%s: tensors %s and %s overlap in the data section", p, f->t[prev].name, f->t[spans[k].i].name);
             rc = -1;
         }
         prev_end = spans[k].e;
@@ -628,13 +597,13 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
 StFile *st_open(const char *path, char *err, size_t errlen)
 {
     if (!little_endian()) {
-        seterr(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
+        errmsg_set(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
         return NULL;
     }
     StFile *f = calloc(1, sizeof *f);
     size_t plen = strlen(path);
     if (!f || !(f->path = malloc(plen + 1))) {
-        seterr(err, errlen, "%s: out of memory", path);
+        errmsg_set(err, errlen, "%s: out of memory", path);
         free(f);
         return NULL;
     }
@@ -662,7 +631,7 @@ StFile *st_open(const char *path, char *err, size_t errlen)
         t->data = len > 0 ? f->buf + b : f->buf;
         if (b % dtype_sizes[t->dtype] != 0 && len > 0) {
             if (!(f->copies[i] = malloc(len))) {
-                seterr(err, errlen, "%s: out of memory", path);
+                errmsg_set(err, errlen, "%s: out of memory", path);
                 free(ranges);
                 st_close(f);
                 return NULL;
@@ -690,7 +659,7 @@ const StTensor *st_expect(const StFile *f, const char *name, StDtype dtype, int 
     const StTensor *t = st_find(f, name);
     char have[128], want[128];
     if (!t) {
-        seterr(err, errlen, "%s: tensor %s: missing", f ? f->path : "(null)", name);
+        errmsg_set(err, errlen, "%s: tensor %s: missing", f ? f->path : "(null)", name);
         return NULL;
     }
     int ok = t->dtype == dtype && t->ndim == ndim;
@@ -698,7 +667,7 @@ const StTensor *st_expect(const StFile *f, const char *name, StDtype dtype, int 
         ok = t->shape[i] == shape[i];
     if (!ok) {
         const char *wd = dtype_valid(dtype) ? dtype_names[dtype] : "?";
-        seterr(err, errlen, "%s: tensor %s: has dtype %s shape %s, expected dtype %s shape %s", f->path, name, dtype_names[t->dtype], shape_str(have, sizeof have, t->ndim, t->shape), wd,
+        errmsg_set(err, errlen, "%s: tensor %s: has dtype %s shape %s, expected dtype %s shape %s", f->path, name, dtype_names[t->dtype], shape_str(have, sizeof have, t->ndim, t->shape), wd,
                shape_str(want, sizeof want, ndim >= 0 && ndim <= ST_MAX_DIM ? ndim : 0, shape));
         return NULL;
     }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/atomicfile.h"
+
 static const double PI = 3.14159265358979323846;
 
 /* Tableau 10. */
@@ -310,7 +312,13 @@ static int has_suffix(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* Renders fig with draw() to path (PNG or SVG) via path.tmp + rename. */
+/* cairo's write callback: appends to the FILE* of an AtomicFile. */
+static cairo_status_t plot_write(void *closure, const unsigned char *data, unsigned int length)
+{
+    return fwrite(data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Renders fig with draw() to path (PNG or SVG) through core/atomicfile. */
 static int render(const char *path, int width, int height, const Figure *fig, void (*draw)(cairo_t *, int, int, const Figure *), char *err, size_t errlen)
 {
     if (width < 200 || height < 150 || width > 10000 || height > 10000) {
@@ -322,12 +330,15 @@ static int render(const char *path, int width, int height, const Figure *fig, vo
         snprintf(err, errlen, "%s: unknown plot format; allowed: .png, .svg", path);
         return -1;
     }
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    cairo_surface_t *surf = svg ? cairo_svg_surface_create(tmp, width, height) : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
+    AtomicFile *af = atomicfile_open(path, err, errlen);
+    if (!af)
+        return -1;
+    FILE *out = atomicfile_stream(af);
+    cairo_surface_t *surf = svg ? cairo_svg_surface_create_for_stream(plot_write, out, width, height) : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
     if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errlen, "%s: cannot create the surface: %s", tmp, cairo_status_to_string(cairo_surface_status(surf)));
+        snprintf(err, errlen, "%s: cannot create the surface: %s", path, cairo_status_to_string(cairo_surface_status(surf)));
         cairo_surface_destroy(surf);
+        atomicfile_abort(af);
         return -1;
     }
     cairo_t *cr = cairo_create(surf);
@@ -339,21 +350,16 @@ static int render(const char *path, int width, int height, const Figure *fig, vo
             cairo_surface_finish(surf);
             st = cairo_surface_status(surf);
         } else {
-            st = cairo_surface_write_to_png(surf, tmp);
+            st = cairo_surface_write_to_png_stream(surf, plot_write, out);
         }
     }
     cairo_surface_destroy(surf);
     if (st != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errlen, "%s: cannot write the plot: %s", tmp, cairo_status_to_string(st));
-        remove(tmp);
+        snprintf(err, errlen, "%s: cannot write the plot: %s", path, cairo_status_to_string(st));
+        atomicfile_abort(af);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename to %s", tmp, path);
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return atomicfile_commit(af, err, errlen);
 }
 
 int plot_curves(const char *path, int width, int height, const char *title, const PlotPanel *panels, int npanels, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/clock.h"
 #include "../nn/gemm.h"
 #include "../nn/nn.h"
 
@@ -1085,13 +1086,6 @@ static float *bench_alloc(size_t n)
     return p;
 }
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void bench_net(const NetSpec *s, int B, const char *what)
 {
     size_t np = net_nparams(s), D = (size_t)s->in_c * s->n * s->n;
@@ -1107,19 +1101,19 @@ static void bench_net(const NetSpec *s, int B, const char *what)
         net_backward(net, d, NULL);
     }
     int iters = 0;
-    double t0 = now_sec(), t;
+    double t0 = clock_seconds(), t;
     do {
         for (int i = 0; i < 50; i++) {
             net_forward(net, x, B);
             net_backward(net, d, NULL);
         }
         iters += 50;
-        t = now_sec() - t0;
+        t = clock_seconds() - t0;
     } while (t < 1.0);
-    double tf0 = now_sec();
+    double tf0 = clock_seconds();
     for (int i = 0; i < iters; i++)
         net_forward(net, x, B);
-    double tf = now_sec() - tf0;
+    double tf = clock_seconds() - tf0;
     double us = 1e6 * t / iters;
     printf("%-32s B=%4d  fwd+bwd %9.1f us  (fwd %8.1f us)  %8.0f updates/s  %.2f dense-equiv GFLOP/s (3x fwd)\n", what, B, us, 1e6 * tf / iters, iters / t,
            3.0 * net_flops_forward(net, B) * iters / t * 1e-9);
@@ -1138,12 +1132,12 @@ static void bench_gemm(int M, int N, int K)
     fill_uniform(&rng, A, (size_t)M * K, -1, 1);
     fill_uniform(&rng, Bm, (size_t)K * N, -1, 1);
     int iters = 0;
-    double t0 = now_sec(), t;
+    double t0 = clock_seconds(), t;
     do {
         for (int i = 0; i < 100; i++)
             gemm(0, 0, M, N, K, 1.0f, A, K, Bm, N, 0.0f, C, N);
         iters += 100;
-        t = now_sec() - t0;
+        t = clock_seconds() - t0;
     } while (t < 1.0);
     printf("cblas_sgemm %dx%dx%d: %.1f us, %.2f GFLOP/s\n", M, N, K, 1e6 * t / iters, 2.0 * M * N * K * iters / t * 1e-9);
     free(C);
