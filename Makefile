@@ -26,9 +26,10 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
             libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgif-dev libinih-dev \
-            libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core
+            libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core \
+            slurm-wlm munge parallel
 
-.PHONY: all test sanitize bench deps clean help check-layers
+.PHONY: all test test-cluster sanitize bench deps clean help check-layers
 # keep test objects: they are intermediate files of a pattern chain
 .SECONDARY:
 all: equigrid
@@ -60,6 +61,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libequigrid.a
 test: $(TESTS) $(BUILD)/equigrid
 	@BUILD=$(BUILD) EQUIGRID_BIN=$(BUILD)/equigrid sh tests/run $(TESTS)
 
+# The README's cluster recipes (GNU parallel, and Slurm on a one-node cluster
+# it brings up here; needs root) against a local compare of a tiny spec.
+test-cluster: $(BUILD)/equigrid
+	@EQUIGRID_BIN=$(BUILD)/equigrid sh tests/cluster.sh
+
 # The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer;
 # tests/lsan.supp names the system libraries whose lifetime caches LSan reports.
 sanitize:
@@ -82,6 +88,7 @@ help:
 	@echo "make          build ./equigrid"
 	@echo "make deps     install missing Debian packages (apt-get, needs root or sudo)"
 	@echo "make test     build and run every Check suite"
+	@echo "make test-cluster  the README's cluster recipes under GNU parallel and a local Slurm (root)"
 	@echo "make sanitize the same suites under ASan + UBSan"
 	@echo "make check-layers  every #include follows the layering table"
 	@echo "make bench    env, GEMM and training throughput figures"
