@@ -23,13 +23,24 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c): the library built with clang,
+# coverage and ASan + UBSan into its own directory; each harness runs for
+# FUZZ_SECONDS (tests/fuzz/run).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_OBJ     := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/memfile.o
+
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
             libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgif-dev libinih-dev \
             libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core \
-            slurm-wlm munge parallel
+            slurm-wlm munge parallel clang libclang-rt-14-dev
 
-.PHONY: all test test-cluster sanitize bench deps clean help check-layers
+.PHONY: all test test-cluster sanitize fuzz fuzz-build bench deps clean help check-layers
 # keep test objects: they are intermediate files of a pattern chain
 .SECONDARY:
 all: equigrid
@@ -71,6 +82,26 @@ test-cluster: $(BUILD)/equigrid
 sanitize:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
+# Builds the harnesses and the seed checkpoint in $(FUZZ_BUILD), then runs
+# each harness for FUZZ_SECONDS; fails naming the saved crashing input.
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" fuzz-build
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 sh tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BINS) $(BUILD)/fuzz/seed/checkpoint.safetensors
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/memfile.o $(BUILD)/libequigrid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/tests/fuzz/memfile.o $(BUILD)/libequigrid.a $(LDLIBS)
+
+# A checkpoint of a few KB (tests/fuzz/tiny.ini) for the checkpoint and
+# safetensors corpora, made by this build's own binary.
+$(BUILD)/fuzz/seed/checkpoint.safetensors: $(BUILD)/equigrid tests/fuzz/tiny.ini
+	rm -rf $(BUILD)/fuzz/seed
+	@mkdir -p $(BUILD)/fuzz/seed
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(BUILD)/equigrid train tests/fuzz/tiny.ini --out $(BUILD)/fuzz/seed/run --quiet
+	cp $(BUILD)/fuzz/seed/run/checkpoint.safetensors $@
+
 # Fails naming file:line on an #include that the layering table forbids.
 check-layers:
 	@sh tools/check-layers
@@ -82,7 +113,7 @@ deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
 clean:
-	rm -rf build build-san equigrid
+	rm -rf build build-san $(FUZZ_BUILD) equigrid
 
 help:
 	@echo "make          build ./equigrid"
@@ -90,8 +121,9 @@ help:
 	@echo "make test     build and run every Check suite"
 	@echo "make test-cluster  the README's cluster recipes under GNU parallel and a local Slurm (root)"
 	@echo "make sanitize the same suites under ASan + UBSan"
+	@echo "make fuzz     libFuzzer harnesses, FUZZ_SECONDS (default 60) each"
 	@echo "make check-layers  every #include follows the layering table"
 	@echo "make bench    env, GEMM and training throughput figures"
 	@echo "make clean    remove build outputs"
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTS:=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTS:=.d) $(FUZZ_OBJ:.o=.d)
