@@ -446,20 +446,52 @@ static size_t tensor_bytes(const StTensor *t)
     return n;
 }
 
-Agent *agent_from_file(const StFile *f, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
+/* Fails naming the first F32 tensor of f holding a NaN or an infinity: a
+ * checkpoint's numbers are input, and one non-finite weight makes every Q
+ * value that depends on it non-finite. */
+static int check_finite(const StFile *f, const char *path, char *err, size_t errlen)
+{
+    for (int i = 0; i < st_count(f); i++) {
+        const StTensor *t = st_at(f, i);
+        if (t->dtype != ST_F32)
+            continue;
+        size_t n = tensor_bytes(t) / sizeof(float);
+        const float *x = t->data;
+        for (size_t j = 0; j < n; j++)
+            if (!isfinite(x[j])) {
+                snprintf(err, errlen, "%s: tensor %s: element %zu is %s; allowed: finite numbers (the run diverged, or the file was changed)", path, t->name, j,
+                         isnan(x[j]) ? "nan" : x[j] > 0 ? "inf" : "-inf");
+                return -1;
+            }
+    }
+    return 0;
+}
+
+int agent_stored_config(const StFile *f, const char *path, Config *cfg, char *err, size_t errlen)
 {
     const char *format = st_meta(f, "format"), *conf = st_meta(f, "config");
-    if (!format || strcmp(format, AGENT_FORMAT) != 0 || !conf) {
-        snprintf(err, errlen, "%s: not an equigrid checkpoint (metadata format is '%s', expected '%s')", path, format ? format : "missing", AGENT_FORMAT);
-        return NULL;
+    if (!format || strcmp(format, AGENT_FORMAT) != 0) {
+        snprintf(err, errlen, "%s: not an equigrid checkpoint (metadata format is '%s'); allowed: format '%s', as equigrid train writes", path, format ? format : "missing", AGENT_FORMAT);
+        return -1;
     }
-    Config cfg;
-    config_default(&cfg);
+    if (!conf) {
+        snprintf(err, errlen, "%s: the metadata has no 'config' (the run's INI text); allowed: a checkpoint written by equigrid train", path);
+        return -1;
+    }
+    config_default(cfg);
     char e2[1024];
-    if (config_from_string(&cfg, conf, path, e2, sizeof e2) != 0) {
+    if (config_from_string(cfg, conf, path, e2, sizeof e2) != 0 || config_validate(cfg, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: stored config is invalid: %s", path, e2);
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+Agent *agent_from_file(const StFile *f, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
+{
+    Config cfg;
+    if (agent_stored_config(f, path, &cfg, err, errlen) != 0 || check_finite(f, path, err, errlen) != 0)
+        return NULL;
     for (int i = 0; i < nsets; i++)
         if (config_set(&cfg, sets[i], err, errlen) != 0)
             return NULL;
@@ -488,6 +520,14 @@ Agent *agent_from_file(const StFile *f, const char *path, const char *const *set
             agent_free(a);
             return NULL;
         }
+    }
+    if (scalars[0] < 0 || scalars[1] < 0 || (a->rng.s[0] | a->rng.s[1] | a->rng.s[2] | a->rng.s[3]) == 0) {
+        if (scalars[0] < 0 || scalars[1] < 0)
+            snprintf(err, errlen, "%s: tensor agent.counters: [adam steps, updates] = [%lld, %lld]; allowed: both >= 0", path, (long long)scalars[0], (long long)scalars[1]);
+        else
+            snprintf(err, errlen, "%s: tensor agent.rng: the RNG state is all zero; allowed: any other state (xoshiro128** never leaves zero)", path);
+        agent_free(a);
+        return NULL;
     }
     a->adam.t = scalars[0];
     a->updates = scalars[1];

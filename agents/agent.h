@@ -64,7 +64,12 @@ int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, s
  * exploration Rng, the config as metadata "config", plus the caller's extra
  * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
 int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
-/* Builds an agent from an opened checkpoint (see agent_load). */
+/* Reads the config of an opened checkpoint: its metadata format must be
+ * AGENT_FORMAT and its "config" INI text must load and pass config_validate,
+ * as strictly as a config file. Returns 0, or -1 with a message naming path. */
+int agent_stored_config(const StFile *f, const char *path, Config *cfg, char *err, size_t errlen);
+/* Builds an agent from an opened checkpoint (see agent_load); every F32
+ * tensor in the file must be finite (else -1 naming the tensor). */
 Agent *agent_from_file(const StFile *f, const char *path, const char *const *sets, int nsets, char *err, size_t errlen);
 
 /* Loads an agent from a checkpoint written by training: its config comes from

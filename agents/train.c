@@ -249,61 +249,135 @@ done:
     return rc;
 }
 
-/* Restores envs, replay and counters from an opened checkpoint. */
-static int run_restore(Run *r, const StFile *f, int64_t *rows, char *err, size_t errlen)
+static int rng_zero(const uint32_t *s) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
+
+/* "PATH: tensor NAME: <why>" into err; returns -1. */
+static int bad_tensor(const Run *r, const char *name, const char *why, char *err, size_t errlen)
 {
-    size_t E = (size_t)r->E, nc = (size_t)r->ncells;
-    int64_t counters[COUNTERS];
-    const StTensor *t;
-    int64_t sh_c[1] = {COUNTERS}, sh_2[1] = {2}, sh_er[2] = {(int64_t)E, 4}, sh_el[2] = {(int64_t)E, (int64_t)nc}, sh_e[1] = {(int64_t)E}, sh_3[1] = {3}, sh_4[1] = {4};
-    if (!(t = st_expect(f, "train.counters", ST_I64, 1, sh_c, err, errlen)))
+    snprintf(err, errlen, "%s: tensor %s: %s", r->path_ckpt, name, why);
+    return -1;
+}
+
+/* A schedule counter: with interval > 0 a positive multiple of it, at most
+ * one interval past step; with interval 0 it stays 0. */
+static int schedule_ok(int64_t next, long interval, int64_t step)
+{
+    if (interval <= 0)
+        return next == interval;
+    return next >= interval && next % interval == 0 && next <= step + interval;
+}
+
+/* train.counters and train.last: counters consistent with each other and
+ * with the config, as the loop leaves them. */
+static int restore_counters(Run *r, const StFile *f, int64_t *rows, char *err, size_t errlen)
+{
+    const Config *c = &r->cfg;
+    int64_t sh_c[1] = {COUNTERS}, sh_2[1] = {2}, k[COUNTERS];
+    const StTensor *t = st_expect(f, "train.counters", ST_I64, 1, sh_c, err, errlen);
+    if (!t)
         return -1;
-    memcpy(counters, t->data, sizeof counters);
-    r->step = counters[0];
-    r->episodes = counters[1];
-    r->iter = counters[2];
-    r->next_eval = counters[3];
-    r->next_ckpt = counters[4];
-    r->next_target = counters[5];
-    rows[0] = counters[6];
-    rows[1] = r->eval_rows = counters[7];
+    memcpy(k, t->data, sizeof k);
+    char why[512];
+    const int64_t BIG = (int64_t)1 << 50; /* far beyond any run, far below overflow */
+    if (k[0] < 0 || k[0] > BIG)
+        snprintf(why, sizeof why, "step = %lld; allowed: 0..2^50", (long long)k[0]);
+    else if (k[2] < 0 || k[2] * r->E != k[0])
+        snprintf(why, sizeof why, "iterations = %lld but step = %lld with %d envs; allowed: step = iterations * num_envs", (long long)k[2], (long long)k[0], r->E);
+    else if (k[1] < 0 || k[1] > k[0])
+        snprintf(why, sizeof why, "episodes = %lld; allowed: 0..step (%lld)", (long long)k[1], (long long)k[0]);
+    else if (!schedule_ok(k[3], c->eval.eval_every, k[0]))
+        snprintf(why, sizeof why, "next evaluation at step %lld; allowed: a multiple of eval_every = %ld in [eval_every, step + eval_every] (0 if eval_every = 0)", (long long)k[3], c->eval.eval_every);
+    else if (!schedule_ok(k[4], c->train.checkpoint_every, k[0]))
+        snprintf(why, sizeof why, "next checkpoint at step %lld; allowed: a multiple of checkpoint_every = %ld in [checkpoint_every, step + checkpoint_every] (0 if checkpoint_every = 0)", (long long)k[4], c->train.checkpoint_every);
+    else if (!schedule_ok(k[5], c->agent.target_update, k[0]))
+        snprintf(why, sizeof why, "next target update at step %lld; allowed: a multiple of target_update = %d in [target_update, step + target_update]", (long long)k[5], c->agent.target_update);
+    else if (k[6] != k[1])
+        snprintf(why, sizeof why, "metrics.csv rows = %lld; allowed: one row per episode (%lld)", (long long)k[6], (long long)k[1]);
+    else if (k[7] < 0 || (c->eval.eval_every > 0 ? k[7] > k[3] / c->eval.eval_every : k[7] != 0))
+        snprintf(why, sizeof why, "eval.csv rows = %lld; allowed: 0..%lld (one per evaluation on the eval_every schedule)", (long long)k[7], (long long)(c->eval.eval_every > 0 ? k[3] / c->eval.eval_every : 0));
+    else
+        why[0] = '\0';
+    if (why[0])
+        return bad_tensor(r, "train.counters", why, err, errlen);
+    r->step = k[0];
+    r->episodes = k[1];
+    r->iter = k[2];
+    r->next_eval = k[3];
+    r->next_ckpt = k[4];
+    r->next_target = k[5];
+    rows[0] = k[6];
+    rows[1] = r->eval_rows = k[7];
     if (!(t = st_expect(f, "train.last", ST_F32, 1, sh_2, err, errlen)))
         return -1;
     r->agent->last_loss = ((const float *)t->data)[0];
     r->agent->last_q = ((const float *)t->data)[1];
+    return 0;
+}
+
+/* env.rng, env.layout, env.state, env.ret: each env's state validated by
+ * env_check_state before it is set. */
+static int restore_envs(Run *r, const StFile *f, char *err, size_t errlen)
+{
+    size_t E = (size_t)r->E, nc = (size_t)r->ncells;
+    int64_t sh_er[2] = {(int64_t)E, 4}, sh_el[2] = {(int64_t)E, (int64_t)nc}, sh_e[1] = {(int64_t)E};
     const StTensor *rng = st_expect(f, "env.rng", ST_U32, 2, sh_er, err, errlen);
     const StTensor *lay = rng ? st_expect(f, "env.layout", ST_U8, 2, sh_el, err, errlen) : NULL;
     const StTensor *st = lay ? st_expect(f, "env.state", ST_I64, 2, sh_er, err, errlen) : NULL;
     const StTensor *ret = st ? st_expect(f, "env.ret", ST_F32, 1, sh_e, err, errlen) : NULL;
     if (!ret)
         return -1;
+    char why[512], msg[600];
     for (size_t e = 0; e < E; e++) {
         Env *env = &r->venv.envs[e];
         const int64_t *s = (const int64_t *)st->data + 4 * e;
-        if (s[0] < 0 || s[0] >= (int64_t)nc || s[2] < 0 || s[2] >= D4_ORDER) {
-            snprintf(err, errlen, "%s: env.state of env %zu is out of range", r->path_ckpt, e);
-            return -1;
+        const uint32_t *rs = (const uint32_t *)rng->data + 4 * e;
+        const uint8_t *layout = (const uint8_t *)lay->data + e * nc;
+        if (rng_zero(rs)) {
+            snprintf(msg, sizeof msg, "env %zu: the RNG state is all zero; allowed: any other state (xoshiro128** never leaves zero)", e);
+            return bad_tensor(r, "env.rng", msg, err, errlen);
         }
-        memcpy(env->rng.s, (const uint32_t *)rng->data + 4 * e, sizeof env->rng.s);
-        env_set_state(env, (const uint8_t *)lay->data + e * nc, (int)s[0]);
+        if (env_check_state(env, layout, s[0], s[1], why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "env %zu: %s", e, why);
+            return bad_tensor(r, strstr(why, "cell bits") || strstr(why, "border") ? "env.layout" : "env.state", msg, err, errlen);
+        }
+        if (s[2] < 0 || s[2] >= D4_ORDER || s[3] < 0) {
+            snprintf(msg, sizeof msg, "env %zu: orientation %lld, episodes %lld; allowed: orientation 0..%d, episodes >= 0", e, (long long)s[2], (long long)s[3], D4_ORDER - 1);
+            return bad_tensor(r, "env.state", msg, err, errlen);
+        }
+        memcpy(env->rng.s, rs, sizeof env->rng.s);
+        env_set_state(env, layout, (int)s[0]);
         env->t = (int)s[1];
         env->orient = (int)s[2];
         env->episodes = s[3];
         env->ret = ((const float *)ret->data)[e];
         env_observe(env, r->obs + e * nc);
     }
+    return 0;
+}
+
+/* replay.*: size and position within the buffer, transitions checked by
+ * replay_check. */
+static int restore_replay(Run *r, const StFile *f, char *err, size_t errlen)
+{
+    size_t nc = (size_t)r->ncells;
     Replay *rp = &r->replay;
-    if (!(t = st_expect(f, "replay.state", ST_I64, 1, sh_3, err, errlen)))
+    int64_t sh_3[1] = {3}, sh_4[1] = {4};
+    const StTensor *t = st_expect(f, "replay.state", ST_I64, 1, sh_3, err, errlen);
+    if (!t)
         return -1;
     const int64_t *rs = t->data;
-    if (rs[0] != (int64_t)rp->capacity || rs[1] < 0 || rs[1] > rs[0] || rs[2] < 0 || rs[2] >= rs[0]) {
-        snprintf(err, errlen, "%s: replay.state [%lld, %lld, %lld] does not fit a buffer of %zu", r->path_ckpt, (long long)rs[0], (long long)rs[1], (long long)rs[2], rp->capacity);
-        return -1;
+    char why[512];
+    if (rs[0] != (int64_t)rp->capacity || rs[1] < 0 || rs[1] > rs[0] || rs[2] < 0 || rs[2] >= rs[0] || (rs[1] < rs[0] && rs[2] != rs[1])) {
+        snprintf(why, sizeof why, "[capacity, size, pos] = [%lld, %lld, %lld]; allowed: capacity = buffer_size = %zu, 0 <= size <= capacity, pos = size while not full, else 0 <= pos < capacity",
+                 (long long)rs[0], (long long)rs[1], (long long)rs[2], rp->capacity);
+        return bad_tensor(r, "replay.state", why, err, errlen);
     }
     rp->size = (size_t)rs[1];
     rp->pos = (size_t)rs[2];
     if (!(t = st_expect(f, "replay.rng", ST_U32, 1, sh_4, err, errlen)))
         return -1;
+    if (rng_zero(t->data))
+        return bad_tensor(r, "replay.rng", "the RNG state is all zero; allowed: any other state (xoshiro128** never leaves zero)", err, errlen);
     memcpy(rp->rng.s, t->data, sizeof rp->rng.s);
     int64_t S = (int64_t)rp->size, sh_s[1] = {S}, sh_sn[2] = {S, (int64_t)nc};
     struct {
@@ -325,7 +399,20 @@ static int run_restore(Run *r, const StFile *f, int64_t *rows, char *err, size_t
             return -1;
         memcpy(parts[i].dst, t->data, parts[i].bytes);
     }
+    if (replay_check(rp, (1u << r->agent->C) - 1u, r->agent->A, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: tensor %s", r->path_ckpt, why);
+        return -1;
+    }
     return 0;
+}
+
+/* Restores counters, envs and replay from an opened checkpoint, validating
+ * every field as strictly as a map or config file (the file is input). */
+static int run_restore(Run *r, const StFile *f, int64_t *rows, char *err, size_t errlen)
+{
+    if (restore_counters(r, f, rows, err, errlen) != 0 || restore_envs(r, f, err, errlen) != 0)
+        return -1;
+    return restore_replay(r, f, err, errlen);
 }
 
 /* Cuts a CSV after its header and `rows` data rows (what the checkpoint saw). */
@@ -437,13 +524,8 @@ static int resume_open(Run *r, const Config *cfg, StFile **ck, char *err, size_t
     if (!*ck)
         return -1;
     Config stored;
-    config_default(&stored);
-    const char *text = st_meta(*ck, "config");
-    if (!text || config_from_string(&stored, text, r->path_ckpt, err, errlen) != 0) {
-        if (!text)
-            snprintf(err, errlen, "%s: no config in the checkpoint's metadata", r->path_ckpt);
+    if (agent_stored_config(*ck, r->path_ckpt, &stored, err, errlen) != 0)
         return -1;
-    }
     stored.train.steps = cfg->train.steps;
     char *a = config_to_string(&stored), *b = config_to_string(cfg);
     int same = a && b && strcmp(a, b) == 0;
@@ -461,9 +543,10 @@ static int resume_open(Run *r, const Config *cfg, StFile **ck, char *err, size_t
     return same ? 0 : -1;
 }
 
-/* Builds envs, agent (from ck when resuming) and replay, restores or starts
- * the counters, writes config.ini and opens the CSVs. */
-static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err, size_t errlen)
+/* Builds envs, agent (from ck when resuming) and replay, and restores or
+ * starts the counters; log (may be NULL) hears where the base network came
+ * from. */
+static int run_build(Run *r, const StFile *ck, FILE *log, int64_t *rows, char *err, size_t errlen)
 {
     r->map = malloc(sizeof *r->map);
     if (!r->map) {
@@ -484,8 +567,8 @@ static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err
         r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
     if (!r->agent)
         return -1;
-    if (!ck && r->cfg.network.init[0] && opt->log)
-        fprintf(opt->log, "equigrid train: base network initialised from %s\n", r->cfg.network.init);
+    if (!ck && r->cfg.network.init[0] && log)
+        fprintf(log, "equigrid train: base network initialised from %s\n", r->cfg.network.init);
     r->agent->cfg = r->cfg; /* a resumed run may have a larger [train] steps */
     if (replay_init(&r->replay, (size_t)r->cfg.train.buffer_size, r->ncells, r->cfg.run.seed, STREAM_REPLAY) != 0) {
         snprintf(err, errlen, "cannot allocate a replay buffer of %ld transitions", r->cfg.train.buffer_size);
@@ -493,16 +576,22 @@ static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err
     }
     if (run_alloc(r, err, errlen) != 0)
         return -1;
-    int64_t rows[2] = {0, 0};
-    if (ck) {
-        if (run_restore(r, ck, rows, err, errlen) != 0)
-            return -1;
-    } else {
-        vec_reset(&r->venv, r->obs);
-        r->next_eval = r->cfg.eval.eval_every;
-        r->next_ckpt = r->cfg.train.checkpoint_every;
-        r->next_target = r->cfg.agent.target_update;
-    }
+    rows[0] = rows[1] = 0;
+    if (ck)
+        return run_restore(r, ck, rows, err, errlen);
+    vec_reset(&r->venv, r->obs);
+    r->next_eval = r->cfg.eval.eval_every;
+    r->next_ckpt = r->cfg.train.checkpoint_every;
+    r->next_target = r->cfg.agent.target_update;
+    return 0;
+}
+
+/* run_build, then writes config.ini and opens the CSVs. */
+static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err, size_t errlen)
+{
+    int64_t rows[2];
+    if (run_build(r, ck, opt->log, rows, err, errlen) != 0)
+        return -1;
     if (write_config(r, err, errlen) != 0)
         return -1;
     r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, rows[0], err, errlen);
@@ -661,6 +750,23 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
         snprintf(err, errlen, "%s: write failed: %s", r->path_metrics, strerror(errno));
         rc = -1;
     }
+    run_free(r);
+    return rc;
+}
+
+int train_check_checkpoint(const char *path, char *err, size_t errlen)
+{
+    Run run, *r = &run;
+    memset(r, 0, sizeof *r);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s", path);
+    StFile *ck = st_open(path, err, errlen);
+    if (!ck)
+        return -1;
+    int64_t rows[2];
+    int rc = agent_stored_config(ck, path, &r->cfg, err, errlen);
+    if (rc == 0)
+        rc = run_build(r, ck, NULL, rows, err, errlen);
+    st_close(ck);
     run_free(r);
     return rc;
 }

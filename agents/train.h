@@ -47,6 +47,16 @@ typedef struct {
  * res->interrupted set, after writing a checkpoint and flushing the CSVs. */
 int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char *err, size_t errlen);
 
+/* Checks that the checkpoint at path can be resumed, reading it exactly as
+ * --resume does and writing nothing: its metadata config passes
+ * config_validate, the networks load (finite weights), and every restored
+ * field is consistent (env layouts with wall borders and known cell bits
+ * only, agents on free cells, episode steps below max_steps, RNG states not
+ * all zero, replay actions below the action count, step and schedule
+ * counters in range, CSV row counts >= 0). Returns 0, or -1 with "path:
+ * tensor NAME: what was wrong; allowed ..." in err. Never exits. */
+int train_check_checkpoint(const char *path, char *err, size_t errlen);
+
 /* Greedy (epsilon-greedy) evaluation of a's Q on `episodes` fresh envs
  * described by ec (streams fixed, so every evaluation sees the same layouts),
  * acting in one batched forward per step; eps draws come from an Rng of its

@@ -440,6 +440,38 @@ void env_set_state(Env *e, const uint8_t *layout, int agent)
     e->agent = agent;
 }
 
+int env_check_state(const Env *e, const uint8_t *layout, int64_t agent, int64_t t, char *why, size_t whylen)
+{
+    int n = e->n, lava = e->planes > 3;
+    uint8_t known = (uint8_t)(CELL_WALL | CELL_GOAL | (lava ? CELL_LAVA : 0));
+    for (int i = 0; i < e->ncells; i++) {
+        int r = i / n, c = i % n;
+        if (layout[i] & ~known) {
+            snprintf(why, whylen, "cell %d (row %d, column %d) = 0x%02x has unknown cell bits 0x%02x; allowed: wall 0x01, goal 0x04%s", i, r, c, layout[i],
+                     layout[i] & ~known, lava ? ", lava 0x08" : " (this env has no lava plane)");
+            return -1;
+        }
+        if ((r == 0 || c == 0 || r == n - 1 || c == n - 1) && layout[i] != CELL_WALL) {
+            snprintf(why, whylen, "border cell %d (row %d, column %d) = 0x%02x is not a wall; allowed: only walls (0x01) on the outer ring", i, r, c, layout[i]);
+            return -1;
+        }
+    }
+    if (agent < 0 || agent >= e->ncells) {
+        snprintf(why, whylen, "agent cell %lld is outside the %dx%d grid; allowed: 0..%d", (long long)agent, n, n, e->ncells - 1);
+        return -1;
+    }
+    if (layout[agent] & (CELL_WALL | CELL_GOAL | CELL_LAVA)) {
+        snprintf(why, whylen, "agent cell %lld (row %lld, column %lld) holds %s; allowed: a free cell (no wall, goal or lava)", (long long)agent, (long long)(agent / n),
+                 (long long)(agent % n), layout[agent] & CELL_WALL ? "a wall" : layout[agent] & CELL_GOAL ? "the goal" : "lava");
+        return -1;
+    }
+    if (t < 0 || t >= e->max_steps) {
+        snprintf(why, whylen, "episode step t = %lld; allowed: 0 <= t < max_steps = %d", (long long)t, e->max_steps);
+        return -1;
+    }
+    return 0;
+}
+
 void env_print(FILE *f, const Env *e, int legend)
 {
     int n = e->n;

@@ -113,6 +113,13 @@ void env_transform(Env *e, int g);
 /* Sets the state directly: layout (static cells, n*n) and agent cell. For
  * tests and tools; t and the running return are kept. */
 void env_set_state(Env *e, const uint8_t *layout, int agent);
+/* Checks a state that comes from outside (a checkpoint) before env_set_state
+ * may use it: layout (ncells bytes) holds only static cell bits (wall, goal,
+ * and lava when the env has a lava plane), its outer ring is all wall (the
+ * step loop relies on that), agent is a cell with neither wall, goal nor lava
+ * (an episode that ended was reset), and 0 <= t < max_steps. Returns 0, or -1
+ * with "what was wrong; allowed ..." in why (the caller adds the file). */
+int env_check_state(const Env *e, const uint8_t *layout, int64_t agent, int64_t t, char *why, size_t whylen);
 /* Prints the current state as text, one character per cell ('#' wall, '.'
  * floor, 'A' agent, 'G' goal, 'L' lava), followed by a legend if legend. */
 void env_print(FILE *f, const Env *e, int legend);

@@ -8,6 +8,8 @@
 #include "replay.h"
 
 #include <assert.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +120,33 @@ void replay_batch(const Replay *r, const size_t *idx, int B, int C, int n, float
 size_t replay_bytes(const Replay *r)
 {
     return r->capacity * (2 * (size_t)r->ncells + 1 + sizeof(float) + 1);
+}
+
+int replay_check(const Replay *r, unsigned cells, int nactions, char *why, size_t whylen)
+{
+    size_t nc = (size_t)r->ncells;
+    const uint8_t *states[2] = {r->obs, r->next_obs};
+    const char *names[2] = {"replay.obs", "replay.next_obs"};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < r->size * nc; i++)
+            if (states[k][i] & ~cells) {
+                snprintf(why, whylen, "%s[%zu][%zu] = 0x%02x has unknown cell bits 0x%02x; allowed: bits of 0x%02x (one per observation plane)", names[k], i / nc, i % nc,
+                         states[k][i], states[k][i] & ~cells, cells);
+                return -1;
+            }
+    for (size_t i = 0; i < r->size; i++) {
+        if (r->action[i] >= nactions) {
+            snprintf(why, whylen, "replay.action[%zu] = %d; allowed: 0..%d", i, r->action[i], nactions - 1);
+            return -1;
+        }
+        if (r->done[i] > 1) {
+            snprintf(why, whylen, "replay.done[%zu] = %d; allowed: 0 or 1", i, r->done[i]);
+            return -1;
+        }
+        if (!isfinite(r->reward[i])) {
+            snprintf(why, whylen, "replay.reward[%zu] = %g; allowed: finite numbers", i, (double)r->reward[i]);
+            return -1;
+        }
+    }
+    return 0;
 }

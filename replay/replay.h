@@ -35,6 +35,11 @@ void replay_sample(Replay *r, size_t *idx, int B);
 /* Assembles a batch from indices: obs and next_obs as float planes
  * (B, C, n, n) (see env_planes), actions, rewards and done flags. */
 void replay_batch(const Replay *r, const size_t *idx, int B, int C, int n, float *obs, float *next_obs, int *action, float *reward, float *done);
+/* Checks the stored transitions after they came from outside (a checkpoint):
+ * every state byte of obs and next_obs uses only the bits in cells, every
+ * action is below nactions, done is 0 or 1, every reward is finite. Returns
+ * 0, or -1 with "replay.FIELD[i] = v; allowed ..." in why. */
+int replay_check(const Replay *r, unsigned cells, int nactions, char *why, size_t whylen);
 /* Bytes allocated for transitions. */
 size_t replay_bytes(const Replay *r);
 

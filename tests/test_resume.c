@@ -1,0 +1,330 @@
+/* test_resume.c - a checkpoint's trainer state is input: every field that
+ * --resume restores is validated (train_check_checkpoint and train_run give
+ * the same message naming the file and the tensor), non-finite weights and
+ * inconsistent metadata are refused, resuming a finished run changes nothing,
+ * one trainer per run directory, and write errors stop a run cleanly. */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../agents/agent.h"
+#include "../agents/train.h"
+
+static void small_config(Config *c, long steps)
+{
+    config_default(c);
+    snprintf(c->env.name, sizeof c->env.name, "goal");
+    c->env.size = 5;
+    c->train.steps = steps;
+    c->train.learning_starts = 100;
+    c->train.buffer_size = 1000;
+    c->train.batch_size = 16;
+    c->agent.eps_steps = 200;
+    c->agent.target_update = 100;
+    c->eval.eval_every = 200;
+    c->eval.eval_episodes = 5;
+    c->train.checkpoint_every = 200;
+    snprintf(c->network.hidden, sizeof c->network.hidden, "16");
+    snprintf(c->run.name, sizeof c->run.name, "t");
+}
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/eqg-resume-XXXXXX");
+    ck_assert_msg(d && mkdtemp(d) != NULL, "mkdtemp");
+    return d;
+}
+
+static void train_ok(const Config *c, const char *dir, int resume)
+{
+    char err[1024] = "";
+    TrainResult res;
+    TrainOptions opt = {.out_dir = dir, .resume = resume};
+    ck_assert_msg(train_run(c, &opt, &res, err, sizeof err) == 0, "train_run(%s): %s", dir, err);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    ck_assert_msg(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
+    fclose(f);
+    b[n] = '\0';
+    *len = (size_t)n;
+    return b;
+}
+
+/* A checkpoint's tensors with writable copies of their data. */
+typedef struct {
+    int n;
+    StTensor t[256];
+    void *data[256];
+    char *config, *step;
+} Ckpt;
+
+static size_t nbytes(const StTensor *t)
+{
+    size_t b = t->dtype == ST_U8 ? 1 : t->dtype == ST_I64 ? 8 : 4;
+    for (int d = 0; d < t->ndim; d++)
+        b *= (size_t)t->shape[d];
+    return b;
+}
+
+static void ckpt_read(Ckpt *k, const char *path)
+{
+    char err[1024];
+    StFile *f = st_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "st_open: %s", err);
+    k->n = st_count(f);
+    ck_assert_msg(k->n <= 256, "%d tensors", k->n);
+    for (int i = 0; i < k->n; i++) {
+        k->t[i] = *st_at(f, i);
+        size_t b = nbytes(&k->t[i]);
+        k->data[i] = malloc(b ? b : 1);
+        memcpy(k->data[i], k->t[i].data, b);
+        k->t[i].data = k->data[i];
+    }
+    k->config = strdup(st_meta(f, "config"));
+    k->step = strdup(st_meta(f, "step"));
+    st_close(f);
+}
+
+static void *ckpt_data(Ckpt *k, const char *name)
+{
+    for (int i = 0; i < k->n; i++)
+        if (strcmp(k->t[i].name, name) == 0)
+            return k->data[i];
+    ck_abort_msg("no tensor %s", name);
+    return NULL;
+}
+
+static void ckpt_write(const Ckpt *k, const char *path, const char *config)
+{
+    char err[1024];
+    const char *keys[] = {"format", "config", "step"}, *vals[] = {AGENT_FORMAT, config ? config : k->config, k->step};
+    ck_assert_msg(st_write(path, k->t, k->n, keys, vals, 3, err, sizeof err) == 0, "st_write: %s", err);
+}
+
+static void ckpt_free(Ckpt *k)
+{
+    for (int i = 0; i < k->n; i++)
+        free(k->data[i]);
+    free(k->config);
+    free(k->step);
+}
+
+/* The run directory every case starts from (trained once, 400 steps). */
+static char *base_dir;
+static char base_ckpt[512];
+
+static void base_setup(void)
+{
+    Config c;
+    small_config(&c, 400);
+    base_dir = tmpdir();
+    train_ok(&c, base_dir, 0);
+    snprintf(base_ckpt, sizeof base_ckpt, "%s/checkpoint.safetensors", base_dir);
+}
+
+/* Copies the base run into a fresh directory (metrics, eval, config, ckpt). */
+static char *copy_run(void)
+{
+    char *d = tmpdir();
+    const char *files[] = {"metrics.csv", "eval.csv", "config.ini", "checkpoint.safetensors"};
+    for (size_t i = 0; i < 4; i++) {
+        char src[600], dst[600];
+        size_t len;
+        snprintf(src, sizeof src, "%s/%s", base_dir, files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", d, files[i]);
+        char *b = slurp(src, &len);
+        FILE *f = fopen(dst, "wb");
+        ck_assert_msg(f && fwrite(b, 1, len, f) == len && fclose(f) == 0, "copy %s", dst);
+        free(b);
+    }
+    return d;
+}
+
+/* Expects both train_check_checkpoint and a --resume of a copied run whose
+ * checkpoint was mutated by `mutate` to fail naming the file, `tensor` and `what`. */
+static void expect_rejected(void (*mutate)(Ckpt *), const char *tensor, const char *what)
+{
+    char *d = copy_run(), path[600], err[2048] = "";
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", d);
+    Ckpt k;
+    ckpt_read(&k, base_ckpt);
+    mutate(&k);
+    ckpt_write(&k, path, NULL);
+    ckpt_free(&k);
+    ck_assert_msg(train_check_checkpoint(path, err, sizeof err) == -1, "train_check_checkpoint accepted a bad %s", tensor);
+    ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, tensor) && strstr(err, what) && strstr(err, "allowed"),
+                  "check message for %s lacks '%s' / '%s' / 'allowed': %s", tensor, tensor, what, err);
+    Config c;
+    small_config(&c, 600);
+    TrainResult res;
+    TrainOptions opt = {.out_dir = d, .resume = 1};
+    ck_assert_msg(train_run(&c, &opt, &res, err, sizeof err) == -1, "--resume accepted a bad %s", tensor);
+    ck_assert_msg(strstr(err, tensor) && strstr(err, what), "resume message for %s: %s", tensor, err);
+    free(d);
+}
+
+static void m_layout_border(Ckpt *k) { ((uint8_t *)ckpt_data(k, "env.layout"))[2] = 0; }
+static void m_layout_bits(Ckpt *k) { ((uint8_t *)ckpt_data(k, "env.layout"))[12] |= 0x40; }
+static void m_layout_agent_bit(Ckpt *k) { ((uint8_t *)ckpt_data(k, "env.layout"))[12] |= CELL_AGENT; }
+static void m_agent_border(Ckpt *k) { ((int64_t *)ckpt_data(k, "env.state"))[0] = 1; }
+static void m_agent_outside(Ckpt *k) { ((int64_t *)ckpt_data(k, "env.state"))[0] = 25; }
+static void m_t_max(Ckpt *k) { ((int64_t *)ckpt_data(k, "env.state"))[1] = 20; }
+static void m_t_negative(Ckpt *k) { ((int64_t *)ckpt_data(k, "env.state"))[1] = -1; }
+static void m_env_episodes(Ckpt *k) { ((int64_t *)ckpt_data(k, "env.state"))[3] = -3; }
+static void m_env_rng(Ckpt *k) { memset(ckpt_data(k, "env.rng"), 0, 16); }
+static void m_replay_rng(Ckpt *k) { memset(ckpt_data(k, "replay.rng"), 0, 16); }
+static void m_agent_rng(Ckpt *k) { memset(ckpt_data(k, "agent.rng"), 0, 16); }
+static void m_action(Ckpt *k) { ((uint8_t *)ckpt_data(k, "replay.action"))[7] = 4; }
+static void m_done(Ckpt *k) { ((uint8_t *)ckpt_data(k, "replay.done"))[3] = 2; }
+static void m_obs_bits(Ckpt *k) { ((uint8_t *)ckpt_data(k, "replay.next_obs"))[30] |= 0x80; }
+static void m_reward(Ckpt *k) { ((float *)ckpt_data(k, "replay.reward"))[5] = INFINITY; }
+static void m_replay_pos(Ckpt *k) { ((int64_t *)ckpt_data(k, "replay.state"))[2] = 999; }
+static void m_step(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[0] = -400; }
+static void m_step_iter(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[2] = 7; }
+static void m_next_eval(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[3] = (int64_t)1 << 62; }
+static void m_next_target(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[5] = 0; }
+static void m_rows(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[6] = -1; }
+static void m_eval_rows(Ckpt *k) { ((int64_t *)ckpt_data(k, "train.counters"))[7] = -1; }
+static void m_adam_t(Ckpt *k) { ((int64_t *)ckpt_data(k, "agent.counters"))[0] = -1; }
+static void m_weight_nan(Ckpt *k) { ((float *)ckpt_data(k, "q.0.weight"))[3] = NAN; }
+static void m_adam_inf(Ckpt *k) { ((float *)ckpt_data(k, "adam.v"))[0] = -INFINITY; }
+static void m_last(Ckpt *k) { ((float *)ckpt_data(k, "train.last"))[0] = NAN; }
+static void m_ret(Ckpt *k) { ((float *)ckpt_data(k, "env.ret"))[0] = INFINITY; }
+
+START_TEST(env_state_validated)
+{
+    expect_rejected(m_layout_border, "env.layout", "border");
+    expect_rejected(m_layout_bits, "env.layout", "unknown cell bits");
+    expect_rejected(m_layout_agent_bit, "env.layout", "unknown cell bits");
+    expect_rejected(m_agent_border, "env.state", "agent");
+    expect_rejected(m_agent_outside, "env.state", "agent");
+    expect_rejected(m_t_max, "env.state", "step t = 20");
+    expect_rejected(m_t_negative, "env.state", "step t = -1");
+    expect_rejected(m_env_episodes, "env.state", "episodes");
+    expect_rejected(m_ret, "env.ret", "inf");
+}
+END_TEST
+
+START_TEST(rng_states_validated)
+{
+    expect_rejected(m_env_rng, "env.rng", "all zero");
+    expect_rejected(m_replay_rng, "replay.rng", "all zero");
+    expect_rejected(m_agent_rng, "agent.rng", "all zero");
+}
+END_TEST
+
+START_TEST(replay_validated)
+{
+    expect_rejected(m_action, "replay.action", "= 4");
+    expect_rejected(m_done, "replay.done", "= 2");
+    expect_rejected(m_obs_bits, "replay.next_obs", "unknown cell bits");
+    expect_rejected(m_reward, "replay.reward", "inf");
+    expect_rejected(m_replay_pos, "replay.state", "pos");
+}
+END_TEST
+
+START_TEST(counters_validated)
+{
+    expect_rejected(m_step, "train.counters", "step");
+    expect_rejected(m_step_iter, "train.counters", "iterations");
+    expect_rejected(m_next_eval, "train.counters", "next evaluation");
+    expect_rejected(m_next_target, "train.counters", "next target update");
+    expect_rejected(m_rows, "train.counters", "metrics.csv rows = -1");
+    expect_rejected(m_eval_rows, "train.counters", "eval.csv rows = -1");
+    expect_rejected(m_adam_t, "agent.counters", "-1");
+    expect_rejected(m_last, "train.last", "nan");
+}
+END_TEST
+
+START_TEST(non_finite_weights)
+{
+    expect_rejected(m_weight_nan, "q.0.weight", "element 3 is nan");
+    expect_rejected(m_adam_inf, "adam.v", "element 0 is -inf");
+    /* agent_load (eval, qvalues, watch) refuses them too */
+    char *d = tmpdir(), path[600], err[1024] = "";
+    snprintf(path, sizeof path, "%s/c.safetensors", d);
+    Ckpt k;
+    ckpt_read(&k, base_ckpt);
+    m_weight_nan(&k);
+    ckpt_write(&k, path, NULL);
+    ckpt_free(&k);
+    ck_assert_msg(agent_load(path, NULL, 0, err, sizeof err) == NULL && strstr(err, "q.0.weight") && strstr(err, "allowed: finite"), "agent_load: %s", err);
+    unlink(path);
+    rmdir(d);
+    free(d);
+}
+END_TEST
+
+/* The stored config goes through config_validate like a config file. */
+START_TEST(metadata_config_validated)
+{
+    char *d = tmpdir(), path[600], err[2048] = "";
+    snprintf(path, sizeof path, "%s/c.safetensors", d);
+    Ckpt k;
+    ckpt_read(&k, base_ckpt);
+    Config c;
+    small_config(&c, 400);
+    c.agent.eps_start = 0.01f;
+    c.agent.eps_end = 0.5f;
+    char *bad = config_to_string(&c);
+    ckpt_write(&k, path, bad);
+    ck_assert_msg(agent_load(path, NULL, 0, err, sizeof err) == NULL && strstr(err, path) && strstr(err, "eps_end"), "agent_load: %s", err);
+    ck_assert_msg(train_check_checkpoint(path, err, sizeof err) == -1 && strstr(err, "eps_end"), "check: %s", err);
+    /* a missing config reads as such, not as a format mismatch */
+    const char *keys[] = {"format"}, *vals[] = {AGENT_FORMAT};
+    ck_assert_msg(st_write(path, k.t, k.n, keys, vals, 1, err, sizeof err) == 0, "st_write: %s", err);
+    ck_assert_msg(agent_load(path, NULL, 0, err, sizeof err) == NULL && strstr(err, "no 'config'") && !strstr(err, "format is"), "missing config: %s", err);
+    free(bad);
+    ckpt_free(&k);
+    unlink(path);
+    rmdir(d);
+    free(d);
+}
+END_TEST
+
+START_TEST(valid_checkpoint_passes)
+{
+    char err[1024] = "";
+    ck_assert_msg(train_check_checkpoint(base_ckpt, err, sizeof err) == 0, "a fresh checkpoint fails the check: %s", err);
+    ck_assert_msg(train_check_checkpoint("/nonexistent/c.safetensors", err, sizeof err) == -1 && strstr(err, "cannot open"), "missing: %s", err);
+}
+END_TEST
+
+static Suite *resume_suite(void)
+{
+    Suite *s = suite_create("resume");
+    TCase *tc = tcase_create("validation");
+    tcase_add_unchecked_fixture(tc, base_setup, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, valid_checkpoint_passes);
+    tcase_add_test(tc, env_state_validated);
+    tcase_add_test(tc, rng_states_validated);
+    tcase_add_test(tc, replay_validated);
+    tcase_add_test(tc, counters_validated);
+    tcase_add_test(tc, non_finite_weights);
+    tcase_add_test(tc, metadata_config_validated);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(resume_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
