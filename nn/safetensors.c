@@ -377,6 +377,18 @@ static uint8_t *read_file(const char *path, size_t *size, uint64_t *hlen, char *
     uint64_t h = 0;
     for (int i = 7; i >= 0; i--)
         h = (h << 8) | len8[i];
+    int text = 1;
+    for (int i = 0; i < 8; i++)
+        text &= (len8[i] >= 0x20 && len8[i] < 0x7f) || len8[i] == '\n' || len8[i] == '\r' || len8[i] == '\t';
+    if (text && h > (uint64_t)(n - 8)) {
+        char shown[40];
+        size_t k = 0;
+        for (int i = 0; i < 8; i++)
+            k += (size_t)snprintf(shown + k, sizeof shown - k, len8[i] == '\n' ? "\\n" : len8[i] == '\r' ? "\\r" : len8[i] == '\t' ? "\\t" : "%c", len8[i]);
+        errmsg_set(err, errlen, "%s: not a safetensors file: it starts with text \"%s\" (a config or map file?); allowed: a checkpoint written by equigrid train", path, shown);
+        fclose(fp);
+        return NULL;
+    }
     if (h > (uint64_t)(n - 8)) {
         errmsg_set(err, errlen, "%s: not a safetensors file (header length %llu exceeds file size %zu)", path, (unsigned long long)h, n);
         fclose(fp);
@@ -484,32 +496,70 @@ static int span_cmp(const void *a, const void *b)
     return (x->e > y->e) - (x->e < y->e);
 }
 
-static int name_cmp(const void *a, const void *b)
+static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The first name that occurs twice among names[0..n) (sorted in place, so
+ * O(n log n)), or NULL. */
+static const char *first_duplicate(const char **names, int n)
 {
-    const StTensor *x = *(const StTensor *const *)a, *y = *(const StTensor *const *)b;
-    return strcmp(x->name, y->name);
+    qsort(names, (size_t)n, sizeof *names, str_cmp);
+    for (int i = 1; i < n; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return names[i];
+    return NULL;
 }
 
-/* Fails naming a tensor that appears twice in f's header: sorts pointers to
- * the tensors by name, so n tensors cost O(n log n), not n^2 / 2 compares. */
+/* Fails naming a tensor or a metadata key that appears twice in f's header. */
 static int check_unique_names(const StFile *f, char *err, size_t errlen)
 {
-    const StTensor **byname = malloc(sizeof *byname * (size_t)(f->n ? f->n : 1));
-    if (!byname) {
+    int nmeta = f->meta ? cJSON_GetArraySize(f->meta) : 0;
+    int cap = f->n > nmeta ? f->n : nmeta;
+    const char **names = malloc(sizeof *names * (size_t)(cap ? cap : 1));
+    if (!names) {
         errmsg_set(err, errlen, "%s: out of memory for %d tensors", f->path, f->n);
         return -1;
     }
     for (int i = 0; i < f->n; i++)
-        byname[i] = &f->t[i];
-    qsort(byname, (size_t)f->n, sizeof *byname, name_cmp);
+        names[i] = f->t[i].name;
+    const char *dup = first_duplicate(names, f->n);
     int rc = 0;
-    for (int i = 1; i < f->n && rc == 0; i++)
-        if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
-            errmsg_set(err, errlen, "%s: tensor %s appears twice in the header", f->path, byname[i]->name);
-            rc = -1;
-        }
-    free(byname);
+    if (dup) {
+        errmsg_set(err, errlen, "%s: tensor %s appears twice in the header", f->path, dup);
+        rc = -1;
+    }
+    int k = 0;
+    for (const cJSON *m = f->meta ? f->meta->child : NULL; m && rc == 0; m = m->next)
+        names[k++] = m->string;
+    if (rc == 0 && (dup = first_duplicate(names, k))) {
+        errmsg_set(err, errlen, "%s: metadata key \"%.40s\" appears twice in %s; allowed: each key once", f->path, dup, ST_META);
+        rc = -1;
+    }
+    free(names);
     return rc;
+}
+
+/* Offset of the first NUL in the header, raw or as a \u0000 escape inside a
+ * JSON string (cJSON would cut the string there), or -1. */
+static long header_nul(const uint8_t *json, size_t len)
+{
+    const uint8_t *z = memchr(json, 0, len);
+    if (z)
+        return (long)(z - json);
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!in_str) {
+            in_str = json[i] == '"';
+            continue;
+        }
+        if (json[i] == '"')
+            in_str = 0;
+        else if (json[i] == '\\') {
+            if (i + 5 < len && json[i + 1] == 'u' && memcmp(json + i + 2, "0000", 4) == 0)
+                return (long)i;
+            i++; /* the escaped character */
+        }
+    }
+    return -1;
 }
 
 /* Parses and validates the header; on success fills f->t, f->n, f->meta and
@@ -517,6 +567,11 @@ static int check_unique_names(const StFile *f, char *err, size_t errlen)
 static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **ranges, char *err, size_t errlen)
 {
     const char *p = f->path;
+    long nul = header_nul(json, hlen);
+    if (nul >= 0) {
+        errmsg_set(err, errlen, "%s: header holds a NUL byte at offset %ld; allowed: JSON text without NUL (\\u0000 included)", p, nul + 8);
+        return -1;
+    }
     if (!utf8_valid(json, hlen)) {
         errmsg_set(err, errlen, "%s: header is not valid UTF-8", p);
         return -1;

@@ -460,6 +460,34 @@ START_TEST(test_many_tensors)
 }
 END_TEST
 
+/* Metadata keys are unique, the header holds no NUL (raw or escaped: cJSON
+ * would cut the string there), and a text file is named as such instead of
+ * reading its first 8 bytes as a header length. */
+START_TEST(test_header_hygiene)
+{
+    write_raw("{\"__metadata__\": {\"config\": \"a\", \"format\": \"x\", \"config\": \"b\"}}", -1, 0);
+    expect_fail("metadata key \"config\" appears twice");
+    write_raw("{\"__metadata__\": {\"config\": \"a\\u0000b\"}}", -1, 0);
+    expect_fail("NUL");
+    write_raw("{\"__metadata__\": {\"config\": \"a\\\\u0000b\"}}", -1, 0);
+    char err[512] = "";
+    StFile *f = st_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL && strcmp(st_meta(f, "config"), "a\\u0000b") == 0, "an escaped backslash before u0000 is no NUL: %s", err);
+    st_close(f);
+    const char raw[] = "{\"__metadata__\": {\"a\": \"x\"}}";
+    uint8_t b[8 + sizeof raw];
+    memset(b, 0, sizeof b);
+    b[0] = (uint8_t)(sizeof raw - 1);
+    memcpy(b + 8, raw, sizeof raw - 1);
+    b[8 + 25] = '\0';
+    spit(path, b, 8 + sizeof raw - 1);
+    expect_fail("NUL byte");
+    const char *ini = "[run]\nseed = 1\nname = goal-none\n";
+    spit(path, ini, strlen(ini));
+    expect_fail("not a safetensors file: it starts with text \"[run]");
+}
+END_TEST
+
 START_TEST(test_fuzz_truncate)
 {
     size_t n;
@@ -560,6 +588,7 @@ static Suite *st_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_corrupt);
     tcase_add_test(tc, test_not_regular);
+    tcase_add_test(tc, test_header_hygiene);
     suite_add_tcase(s, tc);
     tc = tcase_create("many");
     tcase_add_checked_fixture(tc, setup, teardown);
