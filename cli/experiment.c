@@ -1,0 +1,109 @@
+/* experiment.c - glue shared by compare and transfer (see experiment.h). */
+#include "experiment.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+volatile sig_atomic_t experiment_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    experiment_stop = 1;
+}
+
+void experiment_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int experiment_self_exe(char *buf, size_t len, char **argv)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        return 0;
+    }
+    /* main passes argv + 1: argv[-1] is the program's own argv[0] */
+    char cwd[PATH_MAX];
+    const char *a0 = argv[-1];
+    if (!a0 || !strchr(a0, '/'))
+        return -1;
+    if (a0[0] == '/')
+        snprintf(buf, len, "%s", a0);
+    else if (getcwd(cwd, sizeof cwd) && strlen(cwd) + strlen(a0) + 2 <= len) {
+        strcpy(buf, cwd);
+        strcat(buf, "/");
+        strcat(buf, a0);
+    } else
+        return -1;
+    return 0;
+}
+
+int experiment_default_jobs(int spec_jobs, int cli_jobs)
+{
+    if (cli_jobs > 0)
+        return cli_jobs;
+    if (spec_jobs > 0)
+        return spec_jobs;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int experiment_parse_jobs(const char *cmd, const char *s, int *jobs)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 1024) {
+        fprintf(stderr, "equigrid %s: --jobs %s: expected an integer in 1..1024\n", cmd, s);
+        return -1;
+    }
+    *jobs = (int)v;
+    return 0;
+}
+
+int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, int jobs, int quiet, const char *cmd)
+{
+    char err[2048];
+    CompareRunOptions opt = {exe, jobs, &experiment_stop, stderr, !quiet && isatty(2)};
+    CompareRunResult res;
+    if (!quiet)
+        fprintf(stderr, "equigrid %s: %s: %d variants x %d seeds -> %s (%d at a time)\n", cmd, s->name, s->nvariants, s->nseeds, s->out, jobs);
+    if (compare_execute(s, sets, nsets, &opt, &res, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "equigrid %s: %s: %d runs: %d already finished, %d ran, %d failed%s\n", cmd, s->name, res.total, res.skipped, res.succeeded, res.failed, res.interrupted ? ", some interrupted" : "");
+    if (experiment_stop || res.interrupted) {
+        fprintf(stderr, "equigrid %s: interrupted; the runs checkpointed; run the same command again to resume\n", cmd);
+        return 130;
+    }
+    return res.failed ? 1 : 0;
+}
+
+int experiment_summarize(const CompareSpec *s, const char *cmd, int quiet)
+{
+    char err[2048];
+    CompareSummary sum;
+    if (compare_summarize(s, &sum, stderr, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return 1;
+    }
+    int rc = compare_write_summary(&sum, s->out, err, sizeof err);
+    compare_summary_free(&sum);
+    if (rc != 0) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return 1;
+    }
+    if (!quiet)
+        printf("summary: %s/summary.md, %s/summary.csv; plots: %s/curves.png, %s/curves.svg\n", s->out, s->out, s->out, s->out);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* experiment.h - the command-line glue shared by `equigrid compare` and
+ * `equigrid transfer`: the program's own path for the child processes, the
+ * number of runs at a time, the stop signals, running one compare spec and
+ * writing its summary, each printing its errors as "equigrid CMD: ...". */
+#ifndef EQUIGRID_CLI_EXPERIMENT_H
+#define EQUIGRID_CLI_EXPERIMENT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "../experiments/compare.h"
+
+/* Raised by SIGINT or SIGTERM once experiment_install_signals ran. */
+extern volatile sig_atomic_t experiment_stop;
+
+/* Absolute path of this program into buf (argv as passed to the subcommand:
+ * argv[-1] is the program's own argv[0]). 0, or -1 when it cannot be found. */
+int experiment_self_exe(char *buf, size_t len, char **argv);
+/* Runs at a time: --jobs if given (> 0), else the spec's jobs, else the
+ * number of online cores. */
+int experiment_default_jobs(int spec_jobs, int cli_jobs);
+/* Parses a --jobs value (1..1024) into *jobs; prints the error for cmd. */
+int experiment_parse_jobs(const char *cmd, const char *s, int *jobs);
+/* SIGINT and SIGTERM raise experiment_stop (and stop the runs cleanly). */
+void experiment_install_signals(void);
+/* Runs one spec locally; prints progress (unless quiet) and failures;
+ * returns 0, 1 (failures) or 130 (interrupted). */
+int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, int jobs, int quiet, const char *cmd);
+/* Summarises s's finished runs and writes the summary files; 0 or 1. */
+int experiment_summarize(const CompareSpec *s, const char *cmd, int quiet);
+
+#endif
