@@ -9,6 +9,7 @@
 
 #include "../configs/config.h"
 #include "../render/window.h"
+#include "episode.h"
 
 int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -47,5 +48,15 @@ typedef struct {
 /* Parses argv (argv[0] = the subcommand) and the key script. Returns 0 to go
  * on, 1 after printing --help, -1 after printing an error (exit status 2). */
 int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, void (*usage)(FILE *f));
+/* Opens the W x H window "equigrid CMD - target" and a renderer, printing a
+ * warning the renderer reports. Returns 0, or -1 after printing the error
+ * (with the hint to render headless); the caller frees *win and *r either
+ * way (both may be NULL). */
+int window_open(RenderWindow **win, Render **r, const char *cmd, const char *target, int W, int H);
+/* Call after showing a frame: 1 when that was frame --frames, else waits
+ * for the next frame's time and returns 0. frames counts the frames shown. */
+int window_next_frame(const WindowArgs *wa, long *frames);
+/* Prints the closing line "equigrid CMD: WHY after N steps in ...". */
+void window_summary(const char *cmd, const char *why, const Episode *ep);
 
 #endif

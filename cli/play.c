@@ -6,11 +6,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "agentview.h"
+#include "episode.h"
 #include "../render/render.h"
 #include "../render/window.h"
-
-enum { FRAME_MS = 15 };
 
 static const char *const play_help[] = {
     "arrows  move",
@@ -33,141 +31,122 @@ static void play_usage(FILE *f)
                "presses one key per frame; --frames N quits after N frames.\n");
 }
 
+/* What the keys change besides the episode. */
+typedef struct {
+    int help, quit;
+    const char *why;  /* why the loop ended */
+    char last_op[64]; /* the last key's effect, shown until the next move */
+} PlayUi;
+
+/* Acts on one key: a move steps the env (or starts the next episode once
+ * this one has ended). */
+static void play_key(PlayUi *ui, Episode *ep, SDL_Keycode k)
+{
+    int action = k == SDLK_UP ? ACT_UP : k == SDLK_RIGHT ? ACT_RIGHT : k == SDLK_DOWN ? ACT_DOWN
+               : k == SDLK_LEFT ? ACT_LEFT : (k == SDLK_SPACE && ep->env.nactions > ACT_STAY) ? ACT_STAY : -1;
+    if (k == SDLK_q || k == SDLK_ESCAPE) {
+        ui->quit = 1;
+        ui->why = "quit by key";
+    } else if (k == SDLK_h) {
+        ui->help = !ui->help;
+    } else if (k == SDLK_r || (action >= 0 && ep->done)) {
+        episode_reset(ep); /* no agent: cannot fail */
+        ui->last_op[0] = '\0';
+    } else if (k >= SDLK_0 && k <= SDLK_7 && !ep->done) {
+        episode_transform(ep, (int)(k - SDLK_0));
+        snprintf(ui->last_op, sizeof ui->last_op, "applied %s", d4_name((int)(k - SDLK_0)));
+    } else if (action >= 0) {
+        episode_step(ep, action);
+        ui->last_op[0] = '\0';
+    }
+}
+
+static void play_events(PlayUi *ui, Episode *ep)
+{
+    SDL_Event ev;
+    while (SDL_PollEvent(&ev)) {
+        if (ev.type == SDL_QUIT || (ev.type == SDL_WINDOWEVENT && ev.window.event == SDL_WINDOWEVENT_CLOSE)) {
+            ui->quit = 1;
+            ui->why = "window closed";
+        } else if (ev.type == SDL_KEYDOWN) {
+            play_key(ui, ep, ev.key.keysym.sym);
+        }
+    }
+}
+
+/* Draws the current state with the status note and the help box. */
+static int play_draw(const PlayUi *ui, const Episode *ep, RenderWindow *win, Render *r)
+{
+    char note[200], err[1024];
+    snprintf(note, sizeof note, "%s%s%s%s%s", ep->done ? ep->end : "", ep->done ? " - press a key" : "", ep->done && ui->last_op[0] ? " | " : "",
+             ui->last_op, !ep->done && !ui->last_op[0] ? "h: help" : "");
+    RenderFrame f;
+    episode_frame(ep, &f);
+    f.note = note;
+    f.help = ui->help ? play_help : NULL;
+    f.nhelp = ui->help ? (int)(sizeof play_help / sizeof play_help[0]) : 0;
+    if (render_window_show(win, r, &f, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid play: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* One frame at a time: keys, drawing. Returns 0 when quit (key, window,
+ * --frames), else -1 after printing the error. */
+static int play_loop(Episode *ep, WindowArgs *wa, RenderWindow *win, Render *r, PlayUi *ui)
+{
+    long frames = 0;
+    while (!ui->quit) {
+        render_script_step(&wa->keys);
+        play_events(ui, ep);
+        if (play_draw(ui, ep, win, r) != 0)
+            return -1;
+        if (window_next_frame(wa, &frames)) {
+            ui->why = "--frames reached";
+            return 0;
+        }
+    }
+    return 0;
+}
+
 int cmd_play(int argc, char **argv)
 {
     WindowArgs wa;
     int parsed = window_args_parse(&wa, argc, argv, "play", play_usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
-    const char *spec = wa.target;
-    int W = wa.W, H = wa.H;
-    long max_frames = wa.max_frames;
-    if (!spec) {
+    if (!wa.target) {
         fprintf(stderr, "equigrid play: give an environment (goal, fourrooms, lava, maze, map) or a config\n");
         play_usage(stderr);
         return 2;
     }
     char err[1024];
-    RenderSubject *s = calloc(1, sizeof *s);
-    if (!s) {
+    Episode *ep = calloc(1, sizeof *ep);
+    if (!ep) {
         fprintf(stderr, "equigrid play: out of memory\n");
         return 1;
     }
-    if (render_subject_env(s, spec, wa.sets, wa.nsets, err, sizeof err) != 0) {
+    if (episode_open_env(ep, wa.target, wa.sets, wa.nsets, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid play: %s\n", err);
-        free(s);
+        free(ep);
         return 1;
     }
-    Env *e = &s->env;
-    if (W == 0)
-        render_default_size(e->n, s->cfg.render.cell, 0, &W, &H);
-    char title[600];
-    snprintf(title, sizeof title, "equigrid play - %s", spec);
-    RenderWindow *win = render_window_open(title, W, H, err, sizeof err);
-    if (!win) {
-        fprintf(stderr, "equigrid play: %s; use `equigrid record CHECKPOINT --gif out.gif` to render headless\n", err);
-        render_subject_free(s);
-        free(s);
-        return 1;
-    }
-    Render *r = render_create(NULL, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "equigrid play: %s\n", err);
-        render_window_free(win);
-        render_subject_free(s);
-        free(s);
-        return 1;
-    }
-    const char *warn = render_warning(r);
-    if (warn)
-        fprintf(stderr, "equigrid play: warning: %s\n", warn);
-
-    uint8_t obs[ENV_MAX_CELLS];
-    env_reset(e, obs);
-    long episode = 1, successes = 0, finished = 0, frames = 0, total_steps = 0;
-    int step = 0, done = 0, help = 0, quit = 0, rc = 0;
-    float ret = 0.0f;
-    char end[64] = "", last_op[64] = "";
-    const char *why = "";
-    while (!quit) {
-        render_script_step(&wa.keys);
-        SDL_Event ev;
-        while (SDL_PollEvent(&ev)) {
-            if (ev.type == SDL_QUIT || (ev.type == SDL_WINDOWEVENT && ev.window.event == SDL_WINDOWEVENT_CLOSE)) {
-                quit = 1;
-                why = "window closed";
-                continue;
-            }
-            if (ev.type != SDL_KEYDOWN)
-                continue;
-            SDL_Keycode k = ev.key.keysym.sym;
-            int action = k == SDLK_UP ? ACT_UP : k == SDLK_RIGHT ? ACT_RIGHT : k == SDLK_DOWN ? ACT_DOWN
-                       : k == SDLK_LEFT ? ACT_LEFT : (k == SDLK_SPACE && e->nactions > ACT_STAY) ? ACT_STAY : -1;
-            if (k == SDLK_q || k == SDLK_ESCAPE) {
-                quit = 1;
-                why = "quit by key";
-            } else if (k == SDLK_h) {
-                help = !help;
-            } else if (k == SDLK_r || (action >= 0 && done)) {
-                env_reset(e, obs);
-                episode++;
-                step = 0;
-                ret = 0.0f;
-                done = 0;
-                end[0] = last_op[0] = '\0';
-            } else if (k >= SDLK_0 && k <= SDLK_7 && !done) {
-                env_transform(e, (int)(k - SDLK_0));
-                snprintf(last_op, sizeof last_op, "applied %s", d4_name((int)(k - SDLK_0)));
-            } else if (action >= 0) {
-                float reward;
-                uint8_t term, trunc;
-                env_step(e, action, obs, &reward, &term, &trunc, NULL);
-                step++;
-                total_steps++;
-                ret += reward;
-                last_op[0] = '\0';
-                if (term || trunc) {
-                    done = 1;
-                    finished++;
-                    successes += e->last.success > 0.5f;
-                    snprintf(end, sizeof end, "%s - press a key", e->last.success > 0.5f ? "goal reached" : term ? "episode over" : "time limit");
-                }
-            }
-        }
-        char note[200];
-        snprintf(note, sizeof note, "%s%s%s%s", done ? end : "", done && last_op[0] ? " | " : "", last_op,
-                 !done && !last_op[0] ? "h: help" : "");
-        RenderFrame f;
-        memset(&f, 0, sizeof f);
-        f.n = e->n;
-        f.layout = e->layout;
-        f.agent = e->agent;
-        f.episode = episode;
-        f.step = step;
-        f.max_steps = e->max_steps;
-        f.ret = ret;
-        f.successes = successes;
-        f.finished = finished;
-        f.note = note;
-        f.help = help ? play_help : NULL;
-        f.nhelp = help ? (int)(sizeof play_help / sizeof play_help[0]) : 0;
-        if (render_window_show(win, r, &f, err, sizeof err) != 0) {
-            fprintf(stderr, "equigrid play: %s\n", err);
-            rc = 1;
-            break;
-        }
-        if (max_frames > 0 && ++frames >= max_frames) {
-            why = "--frames reached";
-            break;
-        }
-        SDL_Delay(FRAME_MS);
+    if (wa.W == 0)
+        render_default_size(ep->env.n, ep->cfg.render.cell, 0, &wa.W, &wa.H);
+    RenderWindow *win = NULL;
+    Render *r = NULL;
+    PlayUi ui = {.why = ""};
+    int rc = window_open(&win, &r, "play", wa.target, wa.W, wa.H);
+    if (rc == 0) {
+        episode_reset(ep);
+        rc = play_loop(ep, &wa, win, r, &ui);
     }
     if (rc == 0)
-        printf("equigrid play: %s after %ld steps in %ld episodes (%ld finished, %ld reached the goal)\n", why, total_steps,
-               episode, finished, successes);
+        window_summary("play", ui.why, ep);
     render_free(r);
     render_window_free(win);
-    render_subject_free(s);
-    free(s);
-    return rc;
+    episode_free(ep);
+    free(ep);
+    return rc == 0 ? 0 : 1;
 }

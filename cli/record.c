@@ -7,14 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "../core/clock.h"
-#include "agentview.h"
+#include "episode.h"
 #include "../render/render.h"
-
-enum { MAX_SETS = 64 };
 
 static void record_usage(FILE *f)
 {
@@ -40,13 +37,74 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 /* "sym group" of the agent, or the untrained note. */
-static void subject_note(char *buf, size_t len, const RenderSubject *s, const char *extra)
+static void subject_note(char *buf, size_t len, const Episode *ep, const char *extra)
 {
-    const SymSpec *ss = qmodel_sym(s->agent->online);
+    const SymSpec *ss = qmodel_sym(ep->agent->online);
     char g[64];
     group_format(&ss->group, g, sizeof g);
-    snprintf(buf, len, "%s%s%s%s%s", s->untrained ? "untrained agent | " : "", sym_method_name(ss->method),
+    snprintf(buf, len, "%s%s%s%s%s", ep->untrained ? "untrained agent | " : "", sym_method_name(ss->method),
              ss->method == SYM_NONE ? "" : " ", ss->method == SYM_NONE ? "" : g, extra);
+}
+
+/* The command line of `equigrid record`. */
+typedef struct {
+    const char *path, *gif_path, *png_dir;
+    const char *sets[CLI_MAX_SETS];
+    int nsets, W, H;       /* --size, 0 = from [render] cell */
+    long episodes, max_frames;
+} RecordArgs;
+
+/* Returns 0 to go on, 1 after printing --help, -1 after printing an error. */
+static int record_args(RecordArgs *ra, int argc, char **argv)
+{
+    memset(ra, 0, sizeof *ra);
+    ra->episodes = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            record_usage(stdout);
+            return 1;
+        } else if (strcmp(a, "--episodes") == 0 && has) {
+            if (parse_int(argv[++i], 1, 1000000, &ra->episodes) != 0) {
+                fprintf(stderr, "equigrid record: --episodes %s: expected an integer in 1..1000000\n", argv[i]);
+                return -1;
+            }
+        } else if (strcmp(a, "--max-frames") == 0 && has) {
+            if (parse_int(argv[++i], 0, 100000000, &ra->max_frames) != 0) {
+                fprintf(stderr, "equigrid record: --max-frames %s: expected an integer >= 0 (0 = no limit)\n", argv[i]);
+                return -1;
+            }
+        } else if (strcmp(a, "--gif") == 0 && has) {
+            ra->gif_path = argv[++i];
+        } else if (strcmp(a, "--png") == 0 && has) {
+            ra->png_dir = argv[++i];
+        } else if (strcmp(a, "--set") == 0 && has) {
+            if (ra->nsets == CLI_MAX_SETS) {
+                fprintf(stderr, "equigrid record: more than %d --set options\n", CLI_MAX_SETS);
+                return -1;
+            }
+            ra->sets[ra->nsets++] = argv[++i];
+        } else if (strcmp(a, "--size") == 0 && has) {
+            char x;
+            if (sscanf(argv[++i], "%d%c%d", &ra->W, &x, &ra->H) != 3 || x != 'x' || ra->W < 16 || ra->H < 16 || ra->W > 8192 || ra->H > 8192) {
+                fprintf(stderr, "equigrid record: --size %s: expected WxH with each side in 16..8192, e.g. 480x560\n", argv[i]);
+                return -1;
+            }
+        } else if (a[0] == '-' || ra->path) {
+            fprintf(stderr, "equigrid record: unexpected argument '%s'%s\n", a, a[0] == '-' && !has ? " (missing value?)" : "");
+            record_usage(stderr);
+            return -1;
+        } else {
+            ra->path = a;
+        }
+    }
+    if (!ra->path || (!ra->gif_path && !ra->png_dir)) {
+        fprintf(stderr, "equigrid record: %s\n", !ra->path ? "give a checkpoint or config" : "nothing to write: give --gif OUT.gif and/or --png DIR");
+        record_usage(stderr);
+        return -1;
+    }
+    return 0;
 }
 
 typedef struct {
@@ -79,171 +137,125 @@ static int emit(Output *o, const RenderFrame *f, int delay_cs)
     return o->max_frames > 0 && o->frames >= o->max_frames;
 }
 
-int cmd_record(int argc, char **argv)
+/* Creates the PNG directory, the renderer, a W x H surface and the GIF.
+ * Prints the error and returns -1 (o is freed by output_free), else 0. */
+static int output_open(Output *o, const RecordArgs *ra, const Episode *ep, int W, int H)
 {
-    const char *path = NULL, *gif_path = NULL, *png_dir = NULL, *sets[MAX_SETS];
-    int nsets = 0, W = 0, H = 0;
-    long episodes = 1, max_frames = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            record_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--episodes") == 0 && has) {
-            if (parse_int(argv[++i], 1, 1000000, &episodes) != 0) {
-                fprintf(stderr, "equigrid record: --episodes %s: expected an integer in 1..1000000\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--max-frames") == 0 && has) {
-            if (parse_int(argv[++i], 0, 100000000, &max_frames) != 0) {
-                fprintf(stderr, "equigrid record: --max-frames %s: expected an integer >= 0 (0 = no limit)\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--gif") == 0 && has) {
-            gif_path = argv[++i];
-        } else if (strcmp(a, "--png") == 0 && has) {
-            png_dir = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && has) {
-            if (nsets == MAX_SETS) {
-                fprintf(stderr, "equigrid record: more than %d --set options\n", MAX_SETS);
-                return 2;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (strcmp(a, "--size") == 0 && has) {
-            char x;
-            if (sscanf(argv[++i], "%d%c%d", &W, &x, &H) != 3 || x != 'x' || W < 16 || H < 16 || W > 8192 || H > 8192) {
-                fprintf(stderr, "equigrid record: --size %s: expected WxH with each side in 16..8192, e.g. 480x560\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' || path) {
-            fprintf(stderr, "equigrid record: unexpected argument '%s'%s\n", a, a[0] == '-' && !has ? " (missing value?)" : "");
-            record_usage(stderr);
-            return 2;
-        } else {
-            path = a;
-        }
-    }
-    if (!path || (!gif_path && !png_dir)) {
-        fprintf(stderr, "equigrid record: %s\n", !path ? "give a checkpoint or config" : "nothing to write: give --gif OUT.gif and/or --png DIR");
-        record_usage(stderr);
-        return 2;
-    }
-
     char err[1024];
-    RenderSubject s;
-    if (render_subject_open(&s, path, sets, nsets, err, sizeof err) != 0) {
-        fprintf(stderr, "equigrid record: %s\n", err);
-        return 1;
+    memset(o, 0, sizeof *o);
+    o->png_dir = ra->png_dir;
+    o->max_frames = ra->max_frames;
+    o->delay = render_gif_delay(ep->cfg.render.fps);
+    if (ra->png_dir && mkdir(ra->png_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "equigrid record: cannot create directory %s: %s\n", ra->png_dir, strerror(errno));
+        return -1;
     }
-    Env *e = &s.env;
-    const SymSpec *ss = qmodel_sym(s.agent->online);
-    int nviews = s.cfg.render.show_views && ss->method != SYM_NONE ? ss->group.n : 0;
-    if (W == 0)
-        render_default_size(e->n, s.cfg.render.cell, nviews, &W, &H);
-    if (png_dir && mkdir(png_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "equigrid record: cannot create directory %s: %s\n", png_dir, strerror(errno));
-        render_subject_free(&s);
-        return 1;
+    o->r = render_create(NULL, err, sizeof err);
+    o->surf = o->r ? render_surface_create(W, H) : NULL;
+    if (!o->r || !o->surf) {
+        fprintf(stderr, "equigrid record: %s\n", o->r ? SDL_GetError() : err);
+        return -1;
     }
-    Output o = {0};
-    o.png_dir = png_dir;
-    o.max_frames = max_frames;
-    o.delay = render_gif_delay(s.cfg.render.fps);
-    o.r = render_create(NULL, err, sizeof err);
-    o.surf = o.r ? render_surface_create(W, H) : NULL;
-    if (!o.r || !o.surf) {
-        fprintf(stderr, "equigrid record: %s\n", o.r ? SDL_GetError() : err);
-        render_free(o.r);
-        render_subject_free(&s);
-        return 1;
-    }
-    const char *warn = render_warning(o.r);
+    const char *warn = render_warning(o->r);
     if (warn)
         fprintf(stderr, "equigrid record: warning: %s\n", warn);
-    if (gif_path && !(o.gif = render_gif_open(gif_path, W, H, err, sizeof err))) {
+    if (ra->gif_path && !(o->gif = render_gif_open(ra->gif_path, W, H, err, sizeof err))) {
         fprintf(stderr, "equigrid record: %s\n", err);
-        SDL_FreeSurface(o.surf);
-        render_free(o.r);
-        render_subject_free(&s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the GIF (when still open); returns -1 after printing a write error. */
+static int output_close(Output *o)
+{
+    char err[1024];
+    RenderGif *gif = o->gif;
+    o->gif = NULL;
+    if (gif && render_gif_close(gif, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid record: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void output_free(Output *o)
+{
+    SDL_FreeSurface(o->surf);
+    render_free(o->r);
+}
+
+/* Plays one greedy episode into o: a frame for every state, the final one
+ * held for a second. Returns 0, 1 when --max-frames is reached, -1 on error. */
+static int record_episode(Output *o, Episode *ep, const char *note)
+{
+    RenderFrame f;
+    int k;
+    if (episode_reset(ep) != 0)
+        goto oom;
+    for (;;) {
+        episode_frame(ep, &f);
+        f.note = note;
+        f.show_q = ep->cfg.render.show_q;
+        f.show_views = ep->cfg.render.show_views;
+        if ((k = emit(o, &f, o->delay)) != 0)
+            return k;
+        if (episode_step(ep, ep->action) != 0)
+            goto oom;
+        if (ep->done)
+            break;
+    }
+    char endnote[200], end[64];
+    snprintf(end, sizeof end, " | %s", ep->end);
+    subject_note(endnote, sizeof endnote, ep, end);
+    episode_frame(ep, &f); /* no decision is taken in a final state: no Q */
+    f.note = endnote;
+    f.show_q = ep->cfg.render.show_q;
+    f.show_views = ep->cfg.render.show_views;
+    return emit(o, &f, o->delay > 100 ? o->delay : 100);
+oom:
+    fprintf(stderr, "equigrid record: out of memory computing Q-values\n");
+    return -1;
+}
+
+int cmd_record(int argc, char **argv)
+{
+    RecordArgs ra;
+    int parsed = record_args(&ra, argc, argv);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    char err[1024];
+    Episode ep;
+    if (episode_open(&ep, ra.path, ra.sets, ra.nsets, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid record: %s\n", err);
+        return 1;
+    }
+    const SymSpec *ss = qmodel_sym(ep.agent->online);
+    int nviews = ep.cfg.render.show_views && ss->method != SYM_NONE ? ss->group.n : 0, W = ra.W, H = ra.H;
+    if (W == 0)
+        render_default_size(ep.env.n, ep.cfg.render.cell, nviews, &W, &H);
+    Output o;
+    if (output_open(&o, &ra, &ep, W, H) != 0) {
+        output_free(&o);
+        episode_free(&ep);
         return 1;
     }
 
     double t0 = clock_seconds();
-    uint8_t obs[ENV_MAX_CELLS];
     char note[160];
-    subject_note(note, sizeof note, &s, "");
-    RenderQ rq;
-    RenderFrame f;
-    memset(&f, 0, sizeof f);
-    f.n = e->n;
-    f.layout = e->layout;
-    f.max_steps = e->max_steps;
-    f.note = note;
-    f.show_q = s.cfg.render.show_q;
-    f.show_views = s.cfg.render.show_views;
-    long successes = 0, finished = 0;
-    int rc = 0, stop = 0;
-    for (long ep = 0; ep < episodes && !stop && rc == 0; ep++) {
-        env_reset(e, obs);
-        f.episode = ep + 1;
-        float ret = 0.0f;
-        for (int t = 0;; t++) {
-            int action = render_agent_q(&rq, s.agent, obs);
-            if (action < 0) {
-                fprintf(stderr, "equigrid record: out of memory computing Q-values\n");
-                rc = -1;
-                break;
-            }
-            f.agent = e->agent;
-            f.step = t;
-            f.ret = ret;
-            f.q = &rq;
-            f.successes = successes;
-            f.finished = finished;
-            int k = emit(&o, &f, o.delay);
-            if (k != 0) {
-                rc = k < 0 ? -1 : 0;
-                stop = 1;
-                break;
-            }
-            float reward;
-            uint8_t term, trunc;
-            env_step(e, action, obs, &reward, &term, &trunc, NULL);
-            ret += reward;
-            if (term || trunc) {
-                finished++;
-                successes += e->last.success > 0.5f;
-                f.agent = e->agent;
-                f.step = t + 1;
-                f.ret = ret;
-                f.q = NULL; /* no decision is taken in a final state */
-                f.successes = successes;
-                f.finished = finished;
-                char endnote[200];
-                subject_note(endnote, sizeof endnote, &s, e->last.success > 0.5f ? " | goal reached" : term ? " | episode over" : " | time limit");
-                f.note = endnote;
-                k = emit(&o, &f, o.delay > 100 ? o.delay : 100); /* hold the end for a second */
-                f.note = note;
-                if (k != 0) {
-                    rc = k < 0 ? -1 : 0;
-                    stop = 1;
-                }
-                break;
-            }
-        }
-    }
-    if (o.gif && render_gif_close(o.gif, err, sizeof err) != 0) {
-        fprintf(stderr, "equigrid record: %s\n", err);
+    subject_note(note, sizeof note, &ep, "");
+    int k = 0;
+    for (long i = 0; i < ra.episodes && k == 0; i++)
+        k = record_episode(&o, &ep, note);
+    int rc = k < 0 ? -1 : 0;
+    if (output_close(&o) != 0)
         rc = -1;
-    }
     double sec = clock_seconds() - t0;
     if (rc == 0)
         printf("recorded %ld frames (%dx%d) of %ld finished episodes, %ld reached the goal, in %.2f s%s%s%s%s%s\n", o.frames,
-               W, H, finished, successes, sec, gif_path ? " -> " : "", gif_path ? gif_path : "", png_dir ? " -> " : "",
-               png_dir ? png_dir : "", png_dir ? "/frame_*.png" : "");
-    SDL_FreeSurface(o.surf);
-    render_free(o.r);
-    render_subject_free(&s);
+               W, H, ep.finished, ep.successes, sec, ra.gif_path ? " -> " : "", ra.gif_path ? ra.gif_path : "", ra.png_dir ? " -> " : "",
+               ra.png_dir ? ra.png_dir : "", ra.png_dir ? "/frame_*.png" : "");
+    output_free(&o);
+    episode_free(&ep);
     return rc == 0 ? 0 : 1;
 }

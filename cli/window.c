@@ -1,11 +1,14 @@
-/* window.c - the command-line options shared by the window commands
- * (`watch`, `play`): one target, --set, --size, --script, --frames. */
+/* window.c - what the window commands (`watch`, `play`) share: their
+ * command-line options (one target, --set, --size, --script, --frames) and
+ * opening the window with its renderer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+
+enum { FRAME_MS = 15 }; /* about 60 frames a second */
 
 int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, void (*usage)(FILE *f))
 {
@@ -53,4 +56,39 @@ int window_args_parse(WindowArgs *wa, int argc, char **argv, const char *cmd, vo
         return -1;
     }
     return 0;
+}
+
+int window_open(RenderWindow **win, Render **r, const char *cmd, const char *target, int W, int H)
+{
+    char title[600], err[1024];
+    snprintf(title, sizeof title, "equigrid %s - %s", cmd, target);
+    *r = NULL;
+    *win = render_window_open(title, W, H, err, sizeof err);
+    if (!*win) {
+        fprintf(stderr, "equigrid %s: %s; use `equigrid record CHECKPOINT --gif out.gif` to render headless\n", cmd, err);
+        return -1;
+    }
+    *r = render_create(NULL, err, sizeof err);
+    if (!*r) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return -1;
+    }
+    const char *warn = render_warning(*r);
+    if (warn)
+        fprintf(stderr, "equigrid %s: warning: %s\n", cmd, warn);
+    return 0;
+}
+
+int window_next_frame(const WindowArgs *wa, long *frames)
+{
+    if (wa->max_frames > 0 && ++*frames >= wa->max_frames)
+        return 1;
+    SDL_Delay(FRAME_MS);
+    return 0;
+}
+
+void window_summary(const char *cmd, const char *why, const Episode *ep)
+{
+    printf("equigrid %s: %s after %ld steps in %ld episodes (%ld finished, %ld reached the goal)\n", cmd, why, ep->total_steps,
+           ep->episode, ep->finished, ep->successes);
 }

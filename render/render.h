@@ -38,7 +38,7 @@ extern const uint32_t render_colors[RC_COUNT];
 extern const uint32_t render_gradient[RENDER_GRADIENT];
 
 /* Q-values and symmetrizer views of one state, as plain numbers so that
- * drawing does not depend on the agent (render/agentview.h fills it). */
+ * drawing does not depend on the agent (the commands fill it). */
 typedef struct {
     int A;                                     /* actions with values; 0 = no arrows */
     float q[RENDER_MAX_ACTIONS];               /* Q_G(x)[a], a in UP RIGHT DOWN LEFT (STAY) */
