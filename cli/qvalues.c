@@ -15,10 +15,9 @@ static void print_floats(const float *x, int n)
     putchar(']');
 }
 
-int cmd_qvalues(int argc, char **argv)
+/* Parses argv; returns 0 to go on, 1 after printing --help, -1 after an error. */
+static int qvalues_args(int argc, char **argv, const char **ckpt, const char **mapfile, int *orient)
 {
-    const char *ckpt = NULL, *mapfile = NULL;
-    int orient = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: equigrid qvalues CHECKPOINT --map FILE [--orient i]\n\n"
@@ -26,42 +25,42 @@ int cmd_qvalues(int argc, char **argv)
                    "first 'A'), after applying group element i (0-7) to the state when given. For a\n"
                    "symmetrized agent also each view's Q-values mapped back by rho(h), its weight and\n"
                    "(equizero) the chosen element.\n");
-            return 0;
+            return 1;
         } else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc) {
-            mapfile = argv[++i];
+            *mapfile = argv[++i];
         } else if (strcmp(argv[i], "--orient") == 0 && i + 1 < argc) {
             const char *s = argv[++i];
             if (s[0] < '0' || s[0] > '7' || s[1]) {
                 fprintf(stderr, "equigrid qvalues: --orient %s: expected a group element index 0-7\n", s);
-                return 2;
+                return -1;
             }
-            orient = s[0] - '0';
-        } else if (argv[i][0] != '-' && !ckpt) {
-            ckpt = argv[i];
+            *orient = s[0] - '0';
+        } else if (argv[i][0] != '-' && !*ckpt) {
+            *ckpt = argv[i];
         } else {
             fprintf(stderr, "equigrid qvalues: unexpected argument '%s' (see equigrid qvalues --help)\n", argv[i]);
-            return 2;
+            return -1;
         }
     }
-    if (!ckpt || !mapfile) {
+    if (!*ckpt || !*mapfile) {
         fprintf(stderr, "usage: equigrid qvalues CHECKPOINT --map FILE [--orient i]\n");
-        return 2;
+        return -1;
     }
+    return 0;
+}
+
+/* The observation of the map's start state for agent a, after group element
+ * orient. Prints the error and returns -1 when the map does not fit a. */
+static int qvalues_state(uint8_t *obs, const Agent *a, EnvMap *map, const char *mapfile, int orient)
+{
     char err[1024];
-    Agent *a = agent_load(ckpt, NULL, 0, err, sizeof err);
-    EnvMap *map = malloc(sizeof *map);
-    int rc = 1;
-    if (!a || !map) {
-        fprintf(stderr, "equigrid qvalues: %s\n", a ? "out of memory" : err);
-        goto done;
-    }
     if (env_map_load(map, mapfile, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid qvalues: %s\n", err);
-        goto done;
+        return -1;
     }
     if (map->n != a->n) {
         fprintf(stderr, "equigrid qvalues: %s is %dx%d but the checkpoint's network takes %dx%d grids\n", mapfile, map->n, map->n, a->n, a->n);
-        goto done;
+        return -1;
     }
     EnvConfig ec;
     env_config_default(&ec, ENV_MAP);
@@ -69,7 +68,7 @@ int cmd_qvalues(int argc, char **argv)
     Env env;
     if (env_init(&env, &ec, map, 0, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid qvalues: %s\n", err);
-        goto done;
+        return -1;
     }
     /* plane k is bit k of a cell: a network with fewer planes (goal: wall,
      * agent, goal) reads a map exactly as long as the map has no cell kind
@@ -77,17 +76,18 @@ int cmd_qvalues(int argc, char **argv)
     for (int i = 0; i < map->n * map->n; i++)
         if (map->cells[i] >> a->C) {
             fprintf(stderr, "equigrid qvalues: %s has lava but the checkpoint's network takes %d planes (wall, agent, goal): it was trained on '%s'\n", mapfile, a->C, a->cfg.env.name);
-            goto done;
+            return -1;
         }
     env_set_state(&env, map->cells, map->starts[0]);
     env_transform(&env, orient);
-    uint8_t obs[ENV_MAX_CELLS];
     env_observe(&env, obs);
-    const float *q = agent_q(a, obs, 1);
-    if (!q) {
-        fprintf(stderr, "equigrid qvalues: out of memory\n");
-        goto done;
-    }
+    return 0;
+}
+
+/* Prints the JSON object: q (the values acted on) and, for a symmetrized
+ * agent, every view's values and weight and equizero's choice. */
+static void qvalues_print(const Agent *a, const float *q, int orient)
+{
     static const char *names[] = {"up", "right", "down", "left", "stay"};
     printf("{\"actions\": [");
     for (int i = 0; i < a->A; i++)
@@ -107,8 +107,31 @@ int cmd_qvalues(int argc, char **argv)
             printf(", \"chosen\": %d", qmodel_chosen(a->online, 0));
     }
     printf("}\n");
-    rc = 0;
-done:
+}
+
+int cmd_qvalues(int argc, char **argv)
+{
+    const char *ckpt = NULL, *mapfile = NULL;
+    int orient = 0;
+    int parsed = qvalues_args(argc, argv, &ckpt, &mapfile, &orient);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    char err[1024];
+    Agent *a = agent_load(ckpt, NULL, 0, err, sizeof err);
+    EnvMap *map = malloc(sizeof *map);
+    int rc = 1;
+    uint8_t obs[ENV_MAX_CELLS];
+    if (!a || !map) {
+        fprintf(stderr, "equigrid qvalues: %s\n", a ? "out of memory" : err);
+    } else if (qvalues_state(obs, a, map, mapfile, orient) == 0) {
+        const float *q = agent_q(a, obs, 1);
+        if (q) {
+            qvalues_print(a, q, orient);
+            rc = 0;
+        } else {
+            fprintf(stderr, "equigrid qvalues: out of memory\n");
+        }
+    }
     free(map);
     agent_free(a);
     return rc;
