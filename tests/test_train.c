@@ -430,68 +430,6 @@ START_TEST(command_line)
 }
 END_TEST
 
-/* The README's numpy snippet, which recomputes Q_G from a checkpoint, must
- * agree with `equigrid qvalues` on a lambda-equitune checkpoint. Skipped, with
- * the reason printed, where python3 has no numpy (it is not a dependency). */
-START_TEST(readme_numpy_snippet)
-{
-    char out[8192], cmd[1536];
-    if (sh("python3 -c 'import numpy' >/dev/null 2>&1 || /usr/bin/python3 -c 'import numpy'", out, sizeof out) != 0) {
-        printf("readme_numpy_snippet: skipped, python3 has no numpy\n");
-        return;
-    }
-    const char *py = sh("python3 -c 'import numpy' >/dev/null 2>&1", out, sizeof out) == 0 ? "python3" : "/usr/bin/python3";
-    size_t len;
-    char *readme = slurp("README.md", &len);
-    ck_assert_msg(readme != NULL, "README.md not found (run from the repository root)");
-    char *start = strstr(readme, "```python\n"), *end = start ? strstr(start + 10, "```") : NULL;
-    ck_assert_msg(start && end, "README.md has no python block");
-    start += 10;
-    char *d = tmpdir();
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/run --quiet --set train.steps=1200 --set eval.eval_episodes=2", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
-    /* the snippet, on the checkpoint just trained, with planes of open9.txt */
-    char path[256];
-    snprintf(path, sizeof path, "%s/snippet.py", d);
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    fprintf(f, "import numpy as np\n"
-               "rows = [l for l in open('envs/maps/open9.txt').read().splitlines() if l.startswith('#')]\n"
-               "planes = np.zeros((3, 9, 9), np.float32)\n"
-               "for r, l in enumerate(rows):\n"
-               "    for c, ch in enumerate(l):\n"
-               "        for k, sym in enumerate('#AG'):\n"
-               "            planes[k, r, c] += ch == sym\n");
-    const char *ck = "runs/goal-lambda/checkpoint.safetensors";
-    for (const char *p = start; p < end;) {
-        const char *hit = strstr(p, ck);
-        if (!hit || hit >= end) {
-            fwrite(p, 1, (size_t)(end - p), f);
-            break;
-        }
-        fwrite(p, 1, (size_t)(hit - p), f);
-        fprintf(f, "%s/run/checkpoint.safetensors", d);
-        p = hit + strlen(ck);
-    }
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s %s", py, path);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "the README snippet failed: %s", out);
-    double np_q[4];
-    ck_assert_msg(sscanf(out, " [%lf %lf %lf %lf]", &np_q[0], &np_q[1], &np_q[2], &np_q[3]) == 4, "snippet output: %s", out);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map envs/maps/open9.txt", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
-    double q[4];
-    const char *qs = strstr(out, "\"q\": [");
-    ck_assert_msg(qs && sscanf(qs, "\"q\": [%lf, %lf, %lf, %lf]", &q[0], &q[1], &q[2], &q[3]) == 4, "qvalues output: %s", out);
-    for (int a = 0; a < 4; a++)
-        ck_assert_msg(fabs(np_q[a] - q[a]) <= 1e-5 * (1.0 + fabs(q[a])), "action %d: numpy %.9g, qvalues %.9g", a, np_q[a], q[a]);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-    ck_assert(system(cmd) == 0);
-    free(d);
-    free(readme);
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -512,7 +450,6 @@ int main(void)
     tcase_add_test(tc, refuses_existing_run_and_other_config);
     tcase_add_test(tc, checkpoint_errors);
     tcase_add_test(tc, command_line);
-    tcase_add_test(tc, readme_numpy_snippet);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
