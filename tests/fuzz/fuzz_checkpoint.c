@@ -1,16 +1,19 @@
 /* fuzz_checkpoint.c - libFuzzer harness for checkpoint restore: a mutated
- * checkpoint (through a memory file) goes through st_open and
- * agent_from_file, which rebuilds the agent from the metadata config and
- * copies every tensor into place; an agent that loads then computes the Q
- * values of its env's first observation. Every input must either load or give
- * a message naming the file. A stored config naming a map file outside
- * envs/maps/ is skipped, so the fuzzer never opens arbitrary paths. */
+ * checkpoint (through a memory file) goes through train_check_checkpoint,
+ * the validation of everything --resume restores (metadata config, networks,
+ * env, replay and trainer state), and through agent_from_file, the load of
+ * eval, qvalues and watch; an agent that loads then acts greedily on its
+ * env's first observation. Every input must either pass or give a message
+ * naming the file, and a checkpoint that --resume accepts must load as an
+ * agent. A stored config naming a map file outside envs/maps/ is skipped, so
+ * the fuzzer never opens arbitrary paths. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../agents/agent.h"
+#include "../../agents/train.h"
 #include "memfile.h"
 
 /* True when the checkpoint's config reads a map outside the shipped ones. */
@@ -55,17 +58,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0)
         return 0;
     StFile *f = st_open(path, err, sizeof err);
-    close(fd);
-    if (!f)
+    if (!f) {
+        close(fd);
         return 0;
+    }
     if (!foreign_map(f)) {
+        int resumable = train_check_checkpoint(path, err, sizeof err) == 0;
+        if (!resumable && strncmp(err, path, strlen(path)) != 0)
+            abort(); /* every failure names the file */
         Agent *a = agent_from_file(f, path, NULL, 0, err, sizeof err);
         if (a)
             act_once(a);
-        else if (strncmp(err, path, strlen(path)) != 0)
-            abort(); /* every failure names the file */
+        else if (resumable || strncmp(err, path, strlen(path)) != 0)
+            abort();
         agent_free(a);
     }
     st_close(f);
+    close(fd);
     return 0;
 }
