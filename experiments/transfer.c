@@ -84,6 +84,12 @@ static int transfer_key(TransferParse *p, const char *key, const char *val, int 
         return strlen(val) >= sizeof t->name;
     }
     if (strcmp(key, "seeds") == 0) {
+        uint64_t seeds[CMP_MAX_SEEDS];
+        char why[256];
+        if (strlen(val) >= sizeof t->seeds)
+            return errmsg_at(p->err, p->errlen, t->path, lineno, "[transfer] seeds = %.40s...: %zu characters; allowed: at most %zu", val, strlen(val), sizeof t->seeds - 1);
+        if (compare_parse_seeds(val, seeds, why, sizeof why) < 0)
+            return errmsg_at(p->err, p->errlen, t->path, lineno, "[transfer] seeds = %s: %s", val, why);
         snprintf(t->seeds, sizeof t->seeds, "%s", val);
         return 0;
     }
@@ -206,23 +212,13 @@ int transfer_load(TransferSpec *t, const char *path, char *err, size_t errlen)
 
 /* ---- the stages ---- */
 
-/* The spec's seed list into s (at most CMP_MAX_SEEDS are read). */
+/* The spec's seed list into s, by the rules of a compare spec's seeds. */
 static int stage_seeds(const TransferSpec *t, CompareSpec *s, char *err, size_t errlen)
 {
-    char *tmp = strdup(t->seeds), *save = tmp;
-    if (!tmp)
-        return errmsg_set(err, errlen, "out of memory");
-    int n = 0;
-    for (char *tok = strtok(tmp, ","); tok && n < CMP_MAX_SEEDS; tok = strtok(NULL, ",")) {
-        char *end;
-        unsigned long long x = strtoull(compare_trim(tok), &end, 10);
-        if (*end || !*compare_trim(tok)) {
-            free(save);
-            return errmsg_set(err, errlen, "%s: seeds = %s: expected a comma-separated list of integers", t->path, t->seeds);
-        }
-        s->seeds[n++] = x;
-    }
-    free(save);
+    char why[256];
+    int n = compare_parse_seeds(t->seeds, s->seeds, why, sizeof why);
+    if (n < 0)
+        return errmsg_set(err, errlen, "%s: seeds = %s: %s", t->path, t->seeds, why);
     s->nseeds = n;
     return 0;
 }

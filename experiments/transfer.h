@@ -47,7 +47,8 @@ typedef struct {
 
 /* Reads a transfer spec into t. Returns 0, or -1 with "path:line: what was
  * wrong; allowed ..." (unknown section or key, bad value, duplicate env,
- * missing config, no env). */
+ * missing config, no env; seeds follow compare_parse_seeds: distinct,
+ * non-negative, at most CMP_MAX_SEEDS, in at most CFG_STR - 1 characters). */
 int transfer_load(TransferSpec *t, const char *path, char *err, size_t errlen);
 
 /* The compare spec of one stage (variants named ENV-plain, ENV-scratch,

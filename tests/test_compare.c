@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../experiments/compare.h"
+#include "../experiments/transfer.h"
 #include "../render/plot.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
@@ -188,6 +189,51 @@ START_TEST(test_errors)
     const char *sets[] = {"train.gamma=0.9"};
     ck_assert_msg(compare_out_prepare(s, sets, 1, 0, err, sizeof err) != 0, "different command-line --set rejected too");
     compare_spec_free(s);
+    rm_tmp();
+}
+END_TEST
+
+/* A transfer spec with the given [transfer] seeds line must fail to load,
+ * naming the file, line 2 and the fragment. */
+static void expect_transfer_seeds_error(const char *seeds, const char *fragment)
+{
+    char path[1200], err[2048], text[2048];
+    snprintf(text, sizeof text, "[transfer]\nseeds = %s\n[env a]\nconfig = configs/goal-none.ini\n", seeds);
+    spec_file(path, sizeof path, "transfer", text);
+    TransferSpec *t = malloc(sizeof *t);
+    ck_assert_msg(t != NULL, "out of memory");
+    ck_assert_msg(transfer_load(t, path, err, sizeof err) != 0, "seeds = %s should be rejected", seeds);
+    ck_assert_msg(strstr(err, path) && strstr(err, ":2: [transfer] seeds"), "message names file:line and the key: %s", err);
+    ck_assert_msg(strstr(err, fragment) != NULL, "message has '%s': %s", fragment, err);
+    free(t);
+}
+
+/* Transfer seeds follow the compare rules: found by fuzz_transfer, which saw
+ * seeds = 2,2 become two runs sharing one directory. */
+START_TEST(test_transfer_seeds)
+{
+    make_tmp();
+    expect_transfer_seeds_error("1,1", "listed twice");
+    expect_transfer_seeds_error("-1", "non-negative");
+    expect_transfer_seeds_error("1,,2", "non-negative");
+    expect_transfer_seeds_error("", "no seeds");
+    char many[1024] = "";
+    for (int i = 0; i <= CMP_MAX_SEEDS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s%d", i ? "," : "", i);
+    expect_transfer_seeds_error(many, "at most 64");
+    many[0] = '\0';
+    for (int i = 0; i < 20; i++) /* 20 seeds, 399 characters: once cut to fit */
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s10000000000000000%02d", i ? "," : "", i);
+    expect_transfer_seeds_error(many, "at most 255");
+    char path[1200], err[2048];
+    spec_file(path, sizeof path, "transfer", "[transfer]\nseeds = 4, 2,9\n[env a]\nconfig = configs/goal-none.ini\n");
+    TransferSpec *t = malloc(sizeof *t);
+    ck_assert_msg(t && transfer_load(t, path, err, sizeof err) == 0, "a good seed list loads: %s", t ? err : "out of memory");
+    CompareSpec *s = transfer_stage(t, TRANSFER_PRETRAIN, err, sizeof err);
+    ck_assert_msg(s != NULL, "stage: %s", err);
+    ck_assert_msg(s->nseeds == 3 && s->seeds[0] == 4 && s->seeds[1] == 2 && s->seeds[2] == 9, "stage seeds 4, 2, 9 (got %d)", s->nseeds);
+    compare_spec_free(s);
+    free(t);
     rm_tmp();
 }
 END_TEST
@@ -427,6 +473,7 @@ int main(void)
     } cases[] = {
         {"parse", test_parse},
         {"errors", test_errors},
+        {"transfer_seeds", test_transfer_seeds},
         {"stats", test_stats},
         {"resume", test_resume_skips_finished},
         {"emit_collect", test_emit_collect_roundtrip},
