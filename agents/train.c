@@ -6,6 +6,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -143,6 +144,9 @@ typedef struct {
     double t0, last_draw; /* wall clock at the loop's start and at the last progress line */
     long step0;           /* step at the loop's start (0, or where a resumed run stopped) */
     int stopped;          /* opt->stop ended the loop */
+    int lock_fd;          /* open on path_lock, holding its write lock; -1 if none */
+    int created_dir;      /* this call created the run directory (removed again if the start fails) */
+    char path_lock[1024], dir[1024];
 } Run;
 
 
@@ -166,6 +170,8 @@ static void run_free(Run *r)
         fclose(r->metrics);
     if (r->evalf)
         fclose(r->evalf);
+    if (r->lock_fd > 0)
+        close(r->lock_fd);
 }
 
 static int run_alloc(Run *r, char *err, size_t errlen)
@@ -192,11 +198,41 @@ static int run_alloc(Run *r, char *err, size_t errlen)
     return 0;
 }
 
+/* Flushes a CSV; fails (naming it) if any write to it failed so far, e.g. on
+ * a full disk. The run then stops before its next checkpoint, so the last
+ * good checkpoint and the rows it counts stay as they were. */
+static int csv_check(FILE *f, const char *path, char *err, size_t errlen)
+{
+    if (ferror(f) || fflush(f) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s; the run stopped, its last checkpoint is intact (free space, then resume)", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Flushes and closes both CSVs at the end of a run (rc: its status so far). */
+static int csv_close(Run *r, int rc, char *err, size_t errlen)
+{
+    FILE **fs[2] = {&r->metrics, &r->evalf};
+    const char *paths[2] = {r->path_metrics, r->path_eval};
+    for (int i = 0; i < 2; i++) {
+        if (*fs[i] && rc == 0)
+            rc = csv_check(*fs[i], paths[i], err, errlen);
+        if (*fs[i] && fclose(*fs[i]) != 0 && rc == 0) {
+            snprintf(err, errlen, "%s: close failed: %s", paths[i], strerror(errno));
+            rc = -1;
+        }
+        *fs[i] = NULL;
+    }
+    return rc;
+}
+
 /* Writes the checkpoint: the agent plus envs, replay, counters. */
 static int run_save(Run *r, char *err, size_t errlen)
 {
-    fflush(r->metrics);
-    fflush(r->evalf);
+    /* the CSV rows the checkpoint counts must be on disk before it is */
+    if (csv_check(r->metrics, r->path_metrics, err, errlen) != 0 || csv_check(r->evalf, r->path_eval, err, errlen) != 0)
+        return -1;
     int64_t counters[COUNTERS] = {r->step, r->episodes, r->iter, r->next_eval, r->next_ckpt, r->next_target, r->episodes, r->eval_rows};
     size_t E = (size_t)r->E, nc = (size_t)r->ncells;
     uint32_t *rng = malloc(E * 4 * sizeof *rng);
@@ -499,21 +535,70 @@ static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
         return -1;
     fprintf(r->evalf, "%ld,%.6f,%.6f,%.6f,%.6f,%d\n", r->step, ev.ret_mean, ev.ret_std, ev.success, ev.len_mean, ev.episodes);
     res->final = ev;
-    return 0;
+    return ferror(r->evalf) ? csv_check(r->evalf, r->path_eval, err, errlen) : 0;
 }
 
-/* Creates the run directory and names the files in it. */
+/* Creates the run directory (noting whether it existed) and names the
+ * files in it. */
 static int run_paths(Run *r, const char *dir, char *err, size_t errlen)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0777) == 0)
+        r->created_dir = 1;
+    else if (errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
         return -1;
     }
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
     snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.csv", dir);
     snprintf(r->path_eval, sizeof r->path_eval, "%s/eval.csv", dir);
     snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", dir);
     snprintf(r->path_config, sizeof r->path_config, "%s/config.ini", dir);
+    snprintf(r->path_lock, sizeof r->path_lock, "%s/.lock", dir);
     return 0;
+}
+
+/* Takes the run directory's advisory lock (a POSIX write lock on DIR/.lock,
+ * released when the process ends, however it ends), so that one trainer at
+ * a time writes the run. The lock file holds the owner's pid. */
+static int run_lock(Run *r, char *err, size_t errlen)
+{
+    r->lock_fd = open(r->path_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (r->lock_fd < 0) {
+        snprintf(err, errlen, "%s: cannot create the lock file: %s", r->path_lock, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(r->lock_fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(r->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (e == EACCES || e == EAGAIN)
+            snprintf(err, errlen, "%s: another equigrid train (pid %s) is writing this run directory; allowed: one trainer per run directory (wait for it, stop it, or use --out for another directory)", r->dir, pid[0] ? pid : "?");
+        else
+            snprintf(err, errlen, "%s: cannot lock: %s", r->path_lock, strerror(e));
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(r->lock_fd, 0) != 0 || pwrite(r->lock_fd, pid, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "%s: cannot write: %s", r->path_lock, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* After a failed start in a directory this call created: removes what it
+ * wrote and the directory, so failed starts leave nothing behind. */
+static void run_unmake(Run *r)
+{
+    if (!r->created_dir)
+        return;
+    const char *files[] = {r->path_metrics, r->path_eval, r->path_config, r->path_lock};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        unlink(files[i]);
+    rmdir(r->dir);
 }
 
 /* Opens the checkpoint of the run to resume into *ck; the run must continue
@@ -541,6 +626,28 @@ static int resume_open(Run *r, const Config *cfg, StFile **ck, char *err, size_t
     free(a);
     free(b);
     return same ? 0 : -1;
+}
+
+/* Decides whether the run starts fresh or resumes (opening the checkpoint
+ * into *ck). A directory whose run was killed before its first checkpoint
+ * (CSVs, no checkpoint) holds nothing to continue: it starts afresh, with or
+ * without --resume, which gives what an uninterrupted run gives. */
+static int run_start(Run *r, const Config *cfg, const TrainOptions *opt, StFile **ck, char *err, size_t errlen)
+{
+    int have_ckpt = access(r->path_ckpt, F_OK) == 0, have_run = access(r->path_metrics, F_OK) == 0;
+    if (have_ckpt && opt->resume)
+        return resume_open(r, cfg, ck, err, errlen);
+    if (have_ckpt) {
+        snprintf(err, errlen, "%s already holds a run (checkpoint.safetensors exists); use --resume to continue it, or --out for another directory", r->dir);
+        return -1;
+    }
+    if (opt->resume && !have_run) {
+        snprintf(err, errlen, "%s: nothing to resume (no checkpoint.safetensors and no metrics.csv); allowed: --resume on a run directory that equigrid train wrote, or train without --resume to start one", r->dir);
+        return -1;
+    }
+    if (have_run && opt->log)
+        fprintf(opt->log, "equigrid train: %s holds a run that stopped before its first checkpoint; starting it afresh\n", r->dir);
+    return 0;
 }
 
 /* Builds envs, agent (from ck when resuming) and replay, and restores or
@@ -592,12 +699,14 @@ static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err
     int64_t rows[2];
     if (run_build(r, ck, opt->log, rows, err, errlen) != 0)
         return -1;
+    if (ck && r->step >= r->cfg.train.steps)
+        return 0; /* a finished run: resuming it must change nothing */
     if (write_config(r, err, errlen) != 0)
         return -1;
-    r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", opt->resume, rows[0], err, errlen);
+    r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", ck != NULL, rows[0], err, errlen);
     if (!r->metrics)
         return -1;
-    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", opt->resume, rows[1], err, errlen);
+    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", ck != NULL, rows[1], err, errlen);
     return r->evalf ? 0 : -1;
 }
 
@@ -676,6 +785,8 @@ static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err
             break;
         }
         run_collect(r, epsilon_at(c, r->step));
+        if (ferror(r->metrics))
+            return csv_check(r->metrics, r->path_metrics, err, errlen);
         if (r->step > c->train.learning_starts && r->iter % c->train.train_freq == 0)
             run_update(r, res);
         if (run_schedules(r, res, err, errlen) != 0)
@@ -728,27 +839,27 @@ int train_run(const Config *cfg, const TrainOptions *opt, TrainResult *res, char
     memset(r, 0, sizeof *r);
     memset(res, 0, sizeof *res);
     r->cfg = *cfg;
+    r->lock_fd = -1;
     if (run_paths(r, opt->out_dir, err, errlen) != 0)
         return -1;
     StFile *ck = NULL;
-    if (opt->resume) {
-        if (resume_open(r, cfg, &ck, err, errlen) != 0) {
-            st_close(ck);
-            return -1;
-        }
-    } else if (access(r->path_metrics, F_OK) == 0) {
-        snprintf(err, errlen, "%s already holds a run (metrics.csv exists); use --resume to continue it, or --out for another directory", opt->out_dir);
-        return -1;
-    }
-    int rc = run_open(r, ck, opt, err, errlen);
+    int rc = run_lock(r, err, errlen);
+    if (rc == 0)
+        rc = run_start(r, cfg, opt, &ck, err, errlen);
+    if (rc == 0)
+        rc = run_open(r, ck, opt, err, errlen);
     st_close(ck);
-    if (rc == 0)
+    if (rc != 0)
+        run_unmake(r);
+    if (rc == 0 && ck && r->step >= cfg->train.steps) {
+        res->already_finished = 1; /* run_open touched nothing: see there */
+        res->steps = r->step;
+        res->episodes = r->episodes;
+    } else if (rc == 0) {
         rc = run_loop(r, opt, res, err, errlen);
-    if (rc == 0)
-        rc = run_finish(r, opt, res, err, errlen);
-    if (r->metrics && fflush(r->metrics) != 0 && rc == 0) {
-        snprintf(err, errlen, "%s: write failed: %s", r->path_metrics, strerror(errno));
-        rc = -1;
+        if (rc == 0)
+            rc = run_finish(r, opt, res, err, errlen);
+        rc = csv_close(r, rc, err, errlen);
     }
     run_free(r);
     return rc;

@@ -34,6 +34,7 @@ typedef struct {
     long steps_run;                 /* of which in this call */
     long episodes;
     int interrupted;                /* stopped by *stop before the end */
+    int already_finished;           /* resumed a run that had reached [train] steps: nothing was changed */
     double seconds;
     double updates;
     double update_seconds;          /* wall time inside the update steps (sample, batch, forward, backward, Adam) */

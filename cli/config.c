@@ -10,6 +10,10 @@ int cmd_config(int argc, char **argv)
 {
     const char *sets[CLI_MAX_SETS], *config = NULL;
     int nsets = 0;
+    if (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], "show") != 0) {
+        fprintf(stderr, "equigrid config: the subcommand is missing before '%s'; did you mean: equigrid config show %s ? (config has one subcommand, show)\n", argv[1], argv[1]);
+        return 2;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "show") != 0) {
         FILE *f = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) ? stdout : stderr;
         fprintf(f, "usage: equigrid config show CONFIG [--set section.key=value ...]\n\n"

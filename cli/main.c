@@ -3,7 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../agents/agent.h"
+#include "../core/suggest.h"
 #include "cmd.h"
+
+/* The program version, printed by --version with the checkpoint format. */
+#define EQUIGRID_VERSION "0.1.0"
 
 static const struct {
     const char *name;
@@ -25,7 +30,7 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid COMMAND [ARGS...]   (equigrid COMMAND --help for details)\n\ncommands:\n");
+    fprintf(f, "usage: equigrid COMMAND [ARGS...]   (equigrid COMMAND --help for details; equigrid --version)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
@@ -40,10 +45,22 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("equigrid %s (checkpoint format %s)\n", EQUIGRID_VERSION, AGENT_FORMAT);
+        return 0;
+    }
+    enum { NCMD = sizeof commands / sizeof commands[0] };
+    const char *names[NCMD];
+    for (size_t i = 0; i < NCMD; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "equigrid: unknown command '%s'\n", argv[1]);
+        names[i] = commands[i].name;
+    }
+    int near = suggest_nearest(argv[1], names, NCMD);
+    if (near >= 0)
+        fprintf(stderr, "equigrid: unknown command '%s'; did you mean '%s'?\n", argv[1], names[near]);
+    else
+        fprintf(stderr, "equigrid: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
 }

@@ -13,10 +13,65 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The signal that asked to stop (SIGINT or SIGTERM), 0 while none did. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    stop_requested = sig;
+}
+
+/* Prints s for a POSIX shell: as is when it holds only safe characters,
+ * else in single quotes (a quote inside as '\''). */
+static void print_quoted(FILE *f, const char *s)
+{
+    if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=,:+-@%") == strlen(s)) {
+        fputs(s, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}
+
+/* The command that continues this run: the same config and --set overrides,
+ * its run directory and --resume. */
+static void print_resume_command(FILE *f, const char *config, const char *const *sets, int nsets, const char *out)
+{
+    fputs("equigrid train ", f);
+    print_quoted(f, config);
+    for (int i = 0; i < nsets; i++) {
+        fputs(" --set ", f);
+        print_quoted(f, sets[i]);
+    }
+    fputs(" --out ", f);
+    print_quoted(f, out);
+    fputs(" --resume", f);
+}
+
+/* Without --out: runs/NAME, or when that already holds a run, the first of
+ * runs/NAME-2, runs/NAME-3, ... that does not (--resume: runs/NAME). */
+static int default_out(char *dir, size_t len, const char *name, int resume)
+{
+    if (mkdir("runs", 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "equigrid train: runs: cannot create: %s\n", strerror(errno));
+        return -1;
+    }
+    for (int k = 1; k < 10000; k++) {
+        if (k == 1)
+            snprintf(dir, len, "runs/%s", name);
+        else
+            snprintf(dir, len, "runs/%s-%d", name, k);
+        char m[1100], c[1100];
+        snprintf(m, sizeof m, "%s/metrics.csv", dir);
+        snprintf(c, sizeof c, "%s/checkpoint.safetensors", dir);
+        if (resume || (access(m, F_OK) != 0 && access(c, F_OK) != 0))
+            return 0;
+    }
+    fprintf(stderr, "equigrid train: runs/%s-2 .. runs/%s-9999 all hold runs; use --out\n", name, name);
+    return -1;
 }
 
 static void train_usage(FILE *f)
@@ -72,13 +127,17 @@ int cmd_train(int argc, char **argv)
         return 1;
     char dir[1024];
     if (!out) {
-        if (mkdir("runs", 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "equigrid train: runs: cannot create: %s\n", strerror(errno));
+        if (default_out(dir, sizeof dir, cfg.run.name, resume) != 0)
             return 1;
-        }
-        snprintf(dir, sizeof dir, "runs/%s", cfg.run.name);
+        char first[1024];
+        snprintf(first, sizeof first, "runs/%s", cfg.run.name);
+        if (strcmp(dir, first) != 0)
+            fprintf(stderr, "equigrid train: %s already holds a run; this one goes to %s (--out DIR chooses, --resume continues %s)\n", first, dir, first);
         out = dir;
     }
+    if (cfg.train.steps <= cfg.train.learning_starts)
+        fprintf(stderr, "equigrid train: warning: train.steps = %ld <= train.learning_starts = %ld: no gradient step will be taken (the network stays as initialised)\n", cfg.train.steps,
+                cfg.train.learning_starts);
     gemm_set_threads(cfg.run.threads);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -97,8 +156,14 @@ int cmd_train(int argc, char **argv)
         return 1;
     }
     if (res.interrupted) {
-        fprintf(stderr, "equigrid train: interrupted at step %ld; checkpoint and CSVs written to %s; continue with: equigrid train %s --out %s --resume\n", res.steps, out, config, out);
-        return 130;
+        fprintf(stderr, "equigrid train: interrupted at step %ld; checkpoint and CSVs written to %s; continue with: ", res.steps, out);
+        print_resume_command(stderr, config, sets, nsets, out);
+        fputc('\n', stderr);
+        return 128 + (stop_requested ? (int)stop_requested : SIGINT);
+    }
+    if (res.already_finished) {
+        fprintf(stderr, "equigrid train: %s already finished at step %ld (train.steps = %ld); nothing changed (--set train.steps=N with a larger N continues it)\n", out, res.steps, cfg.train.steps);
+        return 0;
     }
     if (!quiet) {
         if (res.steps_run != res.steps)

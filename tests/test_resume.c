@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../agents/agent.h"
@@ -303,6 +307,182 @@ START_TEST(valid_checkpoint_passes)
 }
 END_TEST
 
+static int same_bytes(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    int same = la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Resuming a run that already reached train.steps changes no byte of it,
+ * also when its last step is on the eval_every schedule (400 = 2 x 200). */
+START_TEST(resume_finished_changes_nothing)
+{
+    char *d = copy_run();
+    const char *files[] = {"metrics.csv", "eval.csv", "config.ini", "checkpoint.safetensors"};
+    Config c;
+    small_config(&c, 400);
+    char err[1024] = "";
+    TrainResult res;
+    TrainOptions opt = {.out_dir = d, .resume = 1};
+    ck_assert_msg(train_run(&c, &opt, &res, err, sizeof err) == 0, "resume of a finished run: %s", err);
+    ck_assert_msg(res.already_finished && res.steps == 400 && res.steps_run == 0, "result: finished %d, steps %ld, run %ld", res.already_finished, res.steps, res.steps_run);
+    for (size_t i = 0; i < 4; i++) {
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s/%s", base_dir, files[i]);
+        snprintf(b, sizeof b, "%s/%s", d, files[i]);
+        ck_assert_msg(same_bytes(a, b), "%s changed by resuming a finished run", files[i]);
+    }
+    free(d);
+}
+END_TEST
+
+/* A second trainer on a run directory in use is refused with a clear
+ * message; the first one is not disturbed. */
+START_TEST(one_trainer_per_directory)
+{
+    char *d = tmpdir(), metrics[600], err[1024] = "";
+    snprintf(metrics, sizeof metrics, "%s/metrics.csv", d);
+    Config c;
+    small_config(&c, 400000000L);
+    c.train.checkpoint_every = 0;
+    c.eval.eval_every = 0;
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork");
+    if (pid == 0) {
+        TrainResult res;
+        TrainOptions opt = {.out_dir = d};
+        _exit(train_run(&c, &opt, &res, err, sizeof err) == 0 ? 0 : 1);
+    }
+    for (int i = 0; i < 2000 && !exists(metrics); i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    ck_assert_msg(exists(metrics), "the first trainer did not start");
+    TrainResult res;
+    TrainOptions opt = {.out_dir = d, .resume = 1};
+    int rc = train_run(&c, &opt, &res, err, sizeof err);
+    opt.resume = 0;
+    char err2[1024] = "";
+    int rc2 = train_run(&c, &opt, &res, err2, sizeof err2);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(rc == -1 && strstr(err, "another equigrid train") && strstr(err, d), "second trainer (--resume): %s", err);
+    ck_assert_msg(rc2 == -1 && strstr(err2, "another equigrid train"), "second trainer: %s", err2);
+    free(d);
+}
+END_TEST
+
+/* kill -9 before the first checkpoint: the directory holds CSVs and
+ * config.ini but no checkpoint; train (with or without --resume) starts it
+ * afresh, and the result equals an uninterrupted run. */
+START_TEST(killed_before_first_checkpoint)
+{
+    char *d = tmpdir(), p[600], err[1024] = "";
+    const char *files[] = {"metrics.csv", "eval.csv", "config.ini"};
+    for (int resume = 0; resume < 2; resume++) {
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s/%s", d, files[i]);
+            FILE *f = fopen(p, "w");
+            ck_assert_msg(f && fputs(i == 0 ? "step,episode\n1,1\n" : "x\n", f) >= 0 && fclose(f) == 0, "write %s", p);
+        }
+        snprintf(p, sizeof p, "%s/checkpoint.safetensors", d);
+        unlink(p);
+        Config c;
+        small_config(&c, 400);
+        TrainResult res;
+        TrainOptions opt = {.out_dir = d, .resume = resume};
+        ck_assert_msg(train_run(&c, &opt, &res, err, sizeof err) == 0, "restart (resume %d) after kill -9: %s", resume, err);
+        for (size_t i = 0; i < 3; i++) {
+            char a[600], b[600];
+            snprintf(a, sizeof a, "%s/%s", base_dir, files[i]);
+            snprintf(b, sizeof b, "%s/%s", d, files[i]);
+            ck_assert_msg(files[i][0] == 'm' || same_bytes(a, b), "%s differs from an uninterrupted run (resume %d)", files[i], resume);
+        }
+    }
+    /* --resume where there is no run at all says so */
+    char *e = tmpdir();
+    Config c;
+    small_config(&c, 400);
+    TrainResult res;
+    TrainOptions opt = {.out_dir = e, .resume = 1};
+    ck_assert_msg(train_run(&c, &opt, &res, err, sizeof err) == -1 && strstr(err, "nothing to resume"), "resume of an empty directory: %s", err);
+    free(d);
+    free(e);
+}
+END_TEST
+
+/* A start that fails (here: a map file that does not exist) leaves no run
+ * directory behind. */
+START_TEST(failed_start_leaves_nothing)
+{
+    char *d = tmpdir(), sub[600], err[1024] = "";
+    snprintf(sub, sizeof sub, "%s/run", d);
+    Config c;
+    small_config(&c, 400);
+    snprintf(c.env.name, sizeof c.env.name, "map");
+    snprintf(c.env.map, sizeof c.env.map, "/nonexistent/map.txt");
+    c.env.size = 0;
+    TrainResult res;
+    TrainOptions opt = {.out_dir = sub};
+    ck_assert_msg(train_run(&c, &opt, &res, err, sizeof err) == -1 && strstr(err, "map.txt"), "a missing map must fail: %s", err);
+    ck_assert_msg(!exists(sub), "the failed start left %s behind", sub);
+    rmdir(d);
+    free(d);
+}
+END_TEST
+
+/* A write error (here the file size limit, as on a full disk) stops the run
+ * with a message naming the file; the last good checkpoint stays intact. */
+START_TEST(write_error_stops_run)
+{
+    char *d = copy_run(), ck[600], msg[600], metrics[600];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", d);
+    snprintf(msg, sizeof msg, "%s/../%s.msg", d, strrchr(d, '/') + 1);
+    snprintf(metrics, sizeof metrics, "%s/metrics.csv", d);
+    struct stat st;
+    ck_assert_msg(stat(metrics, &st) == 0, "stat");
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork");
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {.rlim_cur = (rlim_t)st.st_size + 300, .rlim_max = RLIM_INFINITY};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        Config c;
+        small_config(&c, 4000);
+        char err[1024] = "";
+        TrainResult res;
+        TrainOptions opt = {.out_dir = d, .resume = 1};
+        int rc = train_run(&c, &opt, &res, err, sizeof err);
+        FILE *f = fopen(msg, "w");
+        if (f) {
+            fprintf(f, "%s step %ld", err, res.steps);
+            fclose(f);
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    size_t len;
+    char *text = slurp(msg, &len);
+    unlink(msg);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "a run that cannot write must fail (status %d): %s", status, text);
+    ck_assert_msg(strstr(text, "metrics.csv") && strstr(text, "write"), "message names the file: %s", text);
+    ck_assert_msg(same_bytes(base_ckpt, ck), "the last good checkpoint changed");
+    char err[1024] = "";
+    ck_assert_msg(train_check_checkpoint(ck, err, sizeof err) == 0, "the checkpoint no longer resumes: %s", err);
+    free(text);
+    free(d);
+}
+END_TEST
+
 static Suite *resume_suite(void)
 {
     Suite *s = suite_create("resume");
@@ -316,6 +496,15 @@ static Suite *resume_suite(void)
     tcase_add_test(tc, counters_validated);
     tcase_add_test(tc, non_finite_weights);
     tcase_add_test(tc, metadata_config_validated);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lifecycle");
+    tcase_add_unchecked_fixture(tc, base_setup, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, resume_finished_changes_nothing);
+    tcase_add_test(tc, one_trainer_per_directory);
+    tcase_add_test(tc, killed_before_first_checkpoint);
+    tcase_add_test(tc, failed_start_leaves_nothing);
+    tcase_add_test(tc, write_error_stops_run);
     suite_add_tcase(s, tc);
     return s;
 }

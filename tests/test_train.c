@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../agents/agent.h"
@@ -430,6 +431,91 @@ START_TEST(command_line)
 }
 END_TEST
 
+/* The README's numpy snippet, which recomputes Q_G from a checkpoint, must
+ * agree with `equigrid qvalues` on a lambda-equitune checkpoint. Skipped, with
+ * the reason printed, where python3 has no numpy (it is not a dependency). */
+/* Starts "exec CMD > out 2>&1" in the background; returns its pid. */
+static pid_t spawn(const char *cmd, const char *out)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "exec %s > %s 2>&1", cmd, out);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork");
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits until path exists (at most 20 s). */
+static void wait_for(const char *path)
+{
+    for (int i = 0; i < 2000 && access(path, F_OK) != 0; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    ck_assert_msg(access(path, F_OK) == 0, "%s never appeared", path);
+}
+
+/* What a user sees: --version, did-you-mean for commands, config without
+ * show, the learning_starts warning, fresh run directories without --out,
+ * and the interruption hint that resumes (SIGTERM 143, SIGINT 130). */
+START_TEST(user_messages)
+{
+    char out[8192], cmd[4096], abs_bin[2048], cwd[1024];
+    ck_assert_msg(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
+    snprintf(abs_bin, sizeof abs_bin, "%s%s%s", bin()[0] == '/' ? "" : cwd, bin()[0] == '/' ? "" : "/", bin());
+    ck_assert_msg(shb("--version", out, sizeof out) == 0 && strncmp(out, "equigrid ", 9) == 0 && strstr(out, "equigrid-checkpoint-1"), "--version: %s", out);
+    ck_assert_msg(shb("trian configs/goal-none.ini", out, sizeof out) == 2 && strstr(out, "did you mean 'train'?"), "unknown command: %s", out);
+    ck_assert_msg(shb("config configs/goal-none.ini", out, sizeof out) == 2 && strstr(out, "equigrid config show configs/goal-none.ini") && strlen(out) < 300, "config FILE: %s", out);
+    char *d = tmpdir();
+    const char *quick = "--quiet --set env.size=5 --set train.steps=200 --set train.learning_starts=500 --set eval.eval_episodes=2";
+    snprintf(cmd, sizeof cmd, "cd %s && %s train %s/configs/goal-none.ini %s", d, abs_bin, cwd, quick);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "warning: train.steps = 200 <= train.learning_starts = 500"), "first run / warning: %s", out);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "runs/goal-none already holds a run; this one goes to runs/goal-none-2"), "second run: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/runs/goal-none-2/checkpoint.safetensors", d);
+    ck_assert_msg(access(cmd, F_OK) == 0, "runs/goal-none-2 holds no checkpoint");
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runs/goal-none %s", bin(), d, quick);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "already holds a run"), "--out keeps the refusal: %s", out);
+    /* interrupted with SIGTERM: exit 143 and a hint that resumes */
+    char log[600], metrics[600];
+    snprintf(log, sizeof log, "%s/log.txt", d);
+    snprintf(metrics, sizeof metrics, "%s/long/metrics.csv", d);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/long --set env.size=5 --set 'run.name=a b' --set train.steps=100000000 --set train.checkpoint_every=0", bin(), d);
+    pid_t pid = spawn(cmd, log);
+    wait_for(metrics);
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    size_t len;
+    char *text = slurp(log, &len);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 143, "SIGTERM: status %d: %s", st, text);
+    char *hint = strstr(text, "continue with: ");
+    ck_assert_msg(hint && strstr(hint, "--set env.size=5 --set 'run.name=a b' --set train.steps=100000000 --set train.checkpoint_every=0 --out ") && strstr(hint, " --resume"), "hint: %s", text);
+    hint += strlen("continue with: equigrid ");
+    hint[strcspn(hint, "\n")] = '\0';
+    snprintf(cmd, sizeof cmd, "%s %s", bin(), hint);
+    free(text);
+    pid = spawn(cmd, log);
+    for (int i = 0; i < 2000; i++) {
+        text = slurp(log, &len);
+        int resuming = text && strstr(text, "(resuming)");
+        free(text);
+        if (resuming)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    kill(pid, SIGINT);
+    waitpid(pid, &st, 0);
+    text = slurp(log, &len);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130 && strstr(text, "(resuming)") && strstr(text, "interrupted at step"), "the hint's command: status %d: %s", st, text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    ck_assert(system(cmd) == 0);
+    free(d);
+}
+END_TEST
+
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -450,6 +536,7 @@ int main(void)
     tcase_add_test(tc, refuses_existing_run_and_other_config);
     tcase_add_test(tc, checkpoint_errors);
     tcase_add_test(tc, command_line);
+    tcase_add_test(tc, user_messages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
