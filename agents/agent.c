@@ -354,8 +354,9 @@ static int net_views(StTensor *t, int max, Net *net, const float *params, const 
     return k;
 }
 
-/* Views of everything the agent owns: online and target networks, Adam. */
-static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars)
+/* Views of everything the agent owns: online and target networks, Adam; or,
+ * with networks_only, the online networks alone (what agent_export writes). */
+static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars, int networks_only)
 {
     int k = 0;
     struct {
@@ -364,11 +365,13 @@ static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars)
         const char *pre_q, *pre_l;
     } nets[2] = {{a->online, a->params, "q.", "lambda."}, {a->target, a->target_params, "target.q.", "target.lambda."}};
     size_t base_n = qmodel_base_nparams(a->online);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (networks_only ? 1 : 2); i++) {
         k += net_views(t + k, max - k, qmodel_base(nets[i].m), nets[i].p, nets[i].pre_q);
         if (qmodel_lambda(nets[i].m))
             k += net_views(t + k, max - k, qmodel_lambda(nets[i].m), nets[i].p + base_n, nets[i].pre_l);
     }
+    if (networks_only)
+        return k;
     if (k + 4 > max)
         return -1;
     StTensor m = {.dtype = ST_F32, .ndim = 1, .shape = {(int64_t)a->adam.n}, .data = a->adam.m};
@@ -402,7 +405,7 @@ int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, co
         snprintf(err, errlen, "%s: out of memory", path);
         goto done;
     }
-    int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars);
+    int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars, 0);
     if (k < 0) {
         snprintf(err, errlen, "%s: too many tensors", path);
         goto done;
@@ -423,6 +426,28 @@ done:
     free(vals);
     free(conf);
     return rc;
+}
+
+int agent_export(Agent *a, const char *path, char *err, size_t errlen)
+{
+    StTensor t[AGENT_MAX_TENSORS];
+    int64_t scalars[2];
+    char *conf = config_to_string(&a->cfg);
+    if (!conf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars, 1);
+    const char *keys[] = {"format", "config", "content"}, *vals[] = {AGENT_FORMAT, conf, AGENT_CONTENT_NETWORKS};
+    int rc = st_write(path, t, k, keys, vals, 3, err, errlen);
+    free(conf);
+    return rc;
+}
+
+int agent_is_export(const StFile *f)
+{
+    const char *c = st_meta(f, "content");
+    return c && strcmp(c, AGENT_CONTENT_NETWORKS) == 0;
 }
 
 /* Copies one tensor into place after checking its dtype and shape. */
@@ -511,8 +536,9 @@ Agent *agent_from_file(const StFile *f, const char *path, const char *const *set
     if (!a)
         return NULL;
     StTensor t[AGENT_MAX_TENSORS];
-    int64_t scalars[2];
-    int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars);
+    int64_t scalars[2] = {0, 0};
+    int exported = agent_is_export(f);
+    int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars, exported);
     for (int i = 0; i < k; i++) {
         if (strcmp(t[i].name, "agent.counters") == 0)
             t[i].data = scalars;
@@ -531,6 +557,8 @@ Agent *agent_from_file(const StFile *f, const char *path, const char *const *set
     }
     a->adam.t = scalars[0];
     a->updates = scalars[1];
+    if (exported) /* an export has no target network: it starts equal to the online one */
+        memcpy(a->target_params, a->params, a->nparams * sizeof(float));
     return a;
 }
 

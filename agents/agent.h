@@ -19,6 +19,8 @@
 
 /* Metadata "format" of every equigrid checkpoint. */
 #define AGENT_FORMAT "equigrid-checkpoint-1"
+/* Metadata "content" of an export (agent_export): the networks alone. */
+#define AGENT_CONTENT_NETWORKS "networks"
 
 typedef struct {
     Config cfg;
@@ -64,12 +66,20 @@ int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, s
  * exploration Rng, the config as metadata "config", plus the caller's extra
  * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
 int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
+/* Writes the online networks alone (q.*, and lambda.* when present) with the
+ * config as metadata "config" and "content" = AGENT_CONTENT_NETWORKS:
+ * no target network, Adam state, RNG or trainer state, so it loads wherever a
+ * checkpoint does but cannot be resumed. Atomic. Returns 0 or -1 with a message. */
+int agent_export(Agent *a, const char *path, char *err, size_t errlen);
+/* 1 if an opened checkpoint is an export (agent_export), else 0. */
+int agent_is_export(const StFile *f);
 /* Reads the config of an opened checkpoint: its metadata format must be
  * AGENT_FORMAT and its "config" INI text must load and pass config_validate,
  * as strictly as a config file. Returns 0, or -1 with a message naming path. */
 int agent_stored_config(const StFile *f, const char *path, Config *cfg, char *err, size_t errlen);
-/* Builds an agent from an opened checkpoint (see agent_load); every F32
- * tensor in the file must be finite (else -1 naming the tensor). */
+/* Builds an agent from an opened checkpoint or export (see agent_load); every
+ * F32 tensor in the file must be finite (else -1 naming the tensor). From an
+ * export the target network equals the online one and Adam starts at zero. */
 Agent *agent_from_file(const StFile *f, const char *path, const char *const *sets, int nsets, char *err, size_t errlen);
 
 /* Loads an agent from a checkpoint written by training: its config comes from

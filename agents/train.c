@@ -608,6 +608,10 @@ static int resume_open(Run *r, const Config *cfg, StFile **ck, char *err, size_t
     *ck = st_open(r->path_ckpt, err, errlen);
     if (!*ck)
         return -1;
+    if (agent_is_export(*ck)) {
+        snprintf(err, errlen, "%s is an export (equigrid export: the networks alone, without the target network, Adam, the replay buffer and the trainer state); --resume needs the checkpoint a run writes", r->path_ckpt);
+        return -1;
+    }
     Config stored;
     if (agent_stored_config(*ck, r->path_ckpt, &stored, err, errlen) != 0)
         return -1;

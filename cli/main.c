@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, "train a DQN agent from a config"},
     {"eval", cmd_eval, "evaluate a checkpoint greedily"},
     {"qvalues", cmd_qvalues, "print a checkpoint's Q-values on a map's start state (JSON)"},
+    {"export", cmd_export, "write a checkpoint's networks alone (no replay, Adam or trainer state)"},
     {"config", cmd_config, "config show: print the effective config"},
     {"watch", cmd_watch, "show a checkpoint's agent playing in a window"},
     {"play", cmd_play, "play an environment yourself with the arrow keys"},

@@ -1,4 +1,5 @@
-/* test_interop.c - checkpoints read outside equigrid: tools/qvalues.py
+/* test_interop.c - checkpoints read outside equigrid: `equigrid export`
+ * (the networks alone; everywhere but --resume) and tools/qvalues.py
  * recomputes `equigrid qvalues` with numpy for every method, MLP and CNN, and
  * with the networks loaded into torch.nn.Sequential by load_state_dict where
  * torch is installed. The interpreter is the first of /usr/bin/python3 and
@@ -9,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../nn/safetensors.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN, else ./equigrid. */
 static const char *bin(void)
@@ -183,12 +187,66 @@ START_TEST(qvalues_py)
 }
 END_TEST
 
+/* equigrid export: the networks alone, loadable everywhere but --resume. */
+START_TEST(export_networks_only)
+{
+    make_tmp();
+    char cmd[2048], out[16384], ref[16384], ck[256], ex[256], map[128];
+    snprintf(map, sizeof map, "%s/map5.txt", tmp);
+    write_text(map, map5);
+    train(tmp, "run", "--set symmetry.method=lambda --set train.checkpoint_every=100");
+    snprintf(ck, sizeof ck, "%s/run/checkpoint.safetensors", tmp);
+    snprintf(ex, sizeof ex, "%s/x.safetensors", tmp);
+    snprintf(cmd, sizeof cmd, "%s export %s %s", bin(), ck, ex);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "bytes"), "export: %s", out);
+    char err[1024];
+    StFile *f = st_open(ex, err, sizeof err);
+    ck_assert_msg(f != NULL, "the export opens: %s", err);
+    int nq = 0, nl = 0;
+    for (int i = 0; i < st_count(f); i++) {
+        const char *n = st_at(f, i)->name;
+        ck_assert_msg(strncmp(n, "q.", 2) == 0 || strncmp(n, "lambda.", 7) == 0, "only q.* and lambda.* tensors, found %s", n);
+        nq += n[0] == 'q';
+        nl += n[0] == 'l';
+    }
+    ck_assert_msg(nq == 4 && nl == 4, "q.{0,2} (hidden 16) and lambda.{0,2}, weight and bias each: %d q, %d lambda", nq, nl);
+    ck_assert_msg(st_meta(f, "config") && strstr(st_meta(f, "config"), "method = lambda"), "the config is in the metadata");
+    ck_assert_msg(st_meta(f, "content") && strcmp(st_meta(f, "content"), "networks") == 0, "metadata content = networks");
+    st_close(f);
+    struct stat sc, se;
+    ck_assert_msg(stat(ck, &sc) == 0 && stat(ex, &se) == 0 && se.st_size * 3 < sc.st_size, "the export (%lld bytes) is a fraction of the checkpoint (%lld)", (long long)se.st_size, (long long)sc.st_size);
+    /* the same Q-values and evaluation from both */
+    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", bin(), ck, map);
+    ck_assert_msg(sh(cmd, ref, sizeof ref) == 0, "qvalues of the checkpoint: %s", ref);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", bin(), ex, map);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "qvalues of the export equal the checkpoint's:\n%s\n%s", out, ref);
+    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", bin(), ck);
+    ck_assert_msg(sh(cmd, ref, sizeof ref) == 0, "eval of the checkpoint: %s", ref);
+    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", bin(), ex);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "eval of the export equals the checkpoint's:\n%s\n%s", out, ref);
+    /* network.init from an export */
+    char sets[512];
+    snprintf(sets, sizeof sets, "--set symmetry.method=lambda --set network.init=%s", ex);
+    train(tmp, "init", sets);
+    /* --resume refuses an export, saying why */
+    snprintf(cmd, sizeof cmd, "cp %s %s", ex, ck);
+    ck_assert(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --resume --set env.size=5 --set train.steps=500", bin(), tmp);
+    ck_assert_msg(sh(cmd, out, sizeof out) != 0 && strstr(out, "is an export") && strstr(out, "--resume needs"), "resume from an export: %s", out);
+    /* a file that is no checkpoint */
+    snprintf(cmd, sizeof cmd, "%s export %s %s/y.safetensors", bin(), map, tmp);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "equigrid export: "), "export of a map: %s", out);
+    rm_tmp();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("interop");
     TCase *tc = tcase_create("qvalues.py");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, qvalues_py);
+    tcase_add_test(tc, export_networks_only);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
