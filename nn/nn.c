@@ -3,17 +3,22 @@
  * backward on a batch, He initialisation and the PyTorch tensor naming.
  *
  * Tuned for small networks on large batches of sparse 0/1 planes (MLP
- * 243->64->64->4 at B = 64..512): the first dense layer of an MLP gathers the
- * weight rows of the nonzero inputs (about one in eight) instead of a dense
- * GEMM, from row lists it builds (net_forward) or the caller gives
- * (net_forward_sparse), 64 outputs at a time in registers; the prefix of
- * nonzeros every row shares (the walls) is summed once per batch, in the same
- * order, so a row's result never depends on its batch. Every other layer is
- * one gemm() over the whole batch (a convolution is im2col of the batch then
- * one GEMM), except in a one-output head (the lambda network's shape: sparse
- * layer, ReLU, one output), whose forward and backward make one pass per row
- * with the same operations in the same order (head_forward, head_backward).
- * All activations live in one workspace block owned by the Net, grown
+ * 243->64->64->4 at B = 64..512, CNN conv 16,16 + dense 64): the first layer,
+ * dense or convolution, reads only the nonzero inputs (about one in eight),
+ * from row lists it builds (net_forward) or the caller gives
+ * (net_forward_sparse): a dense layer gathers their weight rows, 64 outputs
+ * at a time in registers; a convolution scatters each through its 9 taps.
+ * The prefix of nonzeros every row shares (the walls) is summed once per
+ * batch, in the same order, so a row's result never depends on its batch.
+ * Every other dense layer is one gemm() over the whole batch, except in a
+ * one-output head (the lambda network's shape: sparse layer, ReLU, one
+ * output), whose forward and backward make one pass per row with the same
+ * operations in the same order (head_forward, head_backward_cols). CNN
+ * activations are channel-last (conv.h), so each convolution is im2col then
+ * one GEMM per chunk of whole samples, written straight into the next
+ * layer's input, and the flatten is free. Every kernel can be split over a
+ * Pool (run.threads) by rows, columns or chunks, never by timing. All
+ * activations live in one workspace block owned by the Net, grown
  * geometrically when a larger batch arrives, so forward and backward never
  * allocate in steady state. Adam, clipping and the TD losses are in optim.c. */
 #include "nn.h"
@@ -26,18 +31,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv.h"
 #include "gemm.h"
 
 enum { NET_LAYERS_MAX = 2 * NET_MAX_LAYERS + 1 };
 
+/* A convolution works on chunks of whole samples whose im2col matrix
+ * (rows*hw, 9*C) takes about CHUNK_FLOATS floats, so that it stays in the
+ * core's L2 cache between being written and being multiplied: one im2col and
+ * one GEMM over all |G|*B views would stream a 24 MB matrix through memory
+ * for the 16-channel layer of the bench CNN, several times per update. */
+enum { CHUNK_FLOATS = 1 << 17 };
+
 typedef struct {
     int conv;        /* 1: 3x3 convolution, 0: dense */
+    int flat;        /* dense layer right after a convolution (reads NHWC) */
     int in, out;     /* dense: features; conv: channels */
     int out_width;   /* floats per row of the output: out (dense) or out*n*n (conv) */
     size_t w_off;    /* weight offset in the parameter buffer (bias follows) */
     size_t w_count;  /* dense in*out, conv out*in*9 */
-    float *act;      /* workspace (B, out_width): output, after ReLU unless last */
-    float *cols;     /* conv workspace (in*9, B*n*n): im2col of the input */
+    float *act;      /* workspace (B, out_width): output, after ReLU unless last;
+                      * conv: NHWC (B*n*n, out) */
+    float *wt, *wm;  /* conv: conv_weight_t (9*in, out) and conv_weight_m (9*out, in) of the last forward */
+    float *wp;       /* flat: conv_flatten_w (in, out) of the last forward */
+    float *dwp;      /* flat: its gradient (scratch) */
+    float *slot;     /* conv: per chunk, the chunk's (9*in*out transposed weight, out bias) gradient */
 } Layer;
 
 struct Net {
@@ -47,47 +65,30 @@ struct Net {
     int hw;          /* n*n */
     int in_dim;      /* C*n*n */
     int maxw;        /* widest row: input or any layer output */
-    int max_cout;    /* CNN: widest conv output (channels) */
-    int max_cin9;    /* CNN: widest conv input (channels*9) */
+    int maxc;        /* CNN: most channels into or out of a convolution */
+    int nb;          /* CNN: samples per chunk */
     float *params, *grads; /* views, caller-owned; grads may be NULL */
+    Pool *pool;      /* NULL: one thread */
+    int threads;     /* pool_threads(pool) when the workspace was laid out */
     /* workspace, sized for cap rows */
     int cap;
     int B;           /* rows of the last forward; 0 = nothing to backpropagate */
     float *ws;       /* one block holding every float buffer below */
     int *iws;        /* one block holding idx and rowptr */
     float *g0, *g1;  /* (cap, maxw) gradient ping-pong */
-    float *ybuf;     /* CNN (max_cout, cap*hw): conv GEMM output / its gradient */
-    float *dcols;    /* CNN (max_cin9, cap*hw): gradient of the im2col matrix */
-    int *idx;        /* MLP (cap*in_dim): nonzero input indices, by row */
-    float *val;      /* MLP (cap*in_dim): their values */
-    int *rowptr;     /* MLP (cap+1): row b's nonzeros are [rowptr[b], rowptr[b+1]) */
-    /* the first layer's input of the last forward (MLP): the caller's lists
+    int *idx;        /* (cap*in_dim): nonzero input indices, by row */
+    float *val;      /* (cap*in_dim): their values */
+    int *rowptr;     /* (cap+1): row b's nonzeros are [rowptr[b], rowptr[b+1]) */
+    /* the first layer's input of the last forward: the caller's lists
      * (net_forward_sparse, skip 0), or idx/val/rowptr above, whose rows still
      * hold the prefix (skip = its length) */
     SparseRows in;
     int skip;        /* entries at the start of each row list that belong to the prefix */
-    float *pre;      /* MLP (maxw): bias + the prefix terms; backward scratch */
+    float *pre;      /* (maxw): bias + the prefix terms; MLP backward scratch */
+    float *tcols;    /* CNN, per thread (nb*hw, 9*maxc): im2col scratch */
+    float *tsum;     /* CNN, per thread (hw*maxc): first layer's gradient summed over a chunk */
+    float *tdx;      /* CNN, per thread (nb*hw, in_c): the input gradient in NHWC */
 };
-
-/* Floats and ints the workspace needs per batch row (ints: MLP sparse indices). */
-static void net_row_sizes(const Net *net, size_t *floats, size_t *ints)
-{
-    size_t f = 2 * (size_t)net->maxw;
-    for (int l = 0; l < net->nlayers; l++) {
-        const Layer *L = &net->layer[l];
-        f += (size_t)L->out_width;
-        if (L->conv)
-            f += (size_t)L->in * 9 * (size_t)net->hw;
-    }
-    if (net->spec.kind == NET_CNN) {
-        f += ((size_t)net->max_cout + (size_t)net->max_cin9) * (size_t)net->hw;
-        *ints = 0;
-    } else {
-        f += (size_t)net->in_dim;
-        *ints = (size_t)net->in_dim + 1;
-    }
-    *floats = f;
-}
 
 /* Checks a spec and fills the layer shapes of net (when non-NULL); returns
  * the parameter count, 0 if invalid. Every per-row size must fit in an int. */
@@ -106,10 +107,10 @@ static size_t net_layout(const NetSpec *s, Net *net)
     Layer tmp[NET_LAYERS_MAX];
     int nl = 0;
     size_t total = 0;
-    int width = s->in_c * hw, ch = s->in_c, maxw = width, max_cout = 0, max_cin9 = 0;
+    int width = s->in_c * hw, ch = s->in_c, maxw = width, maxc = 0;
     for (int i = 0; i < nconv; i++) {
         int co = s->conv[i];
-        if (co <= 0 || (long long)co * hw > INT_MAX / 16 || (long long)ch * 9 * hw > INT_MAX / 16)
+        if (co <= 0 || (long long)co * hw > INT_MAX / 16 || (long long)ch * 9 * hw > INT_MAX / 16 || (long long)co * 9 * hw > INT_MAX / 16)
             return 0;
         Layer *L = &tmp[nl++];
         memset(L, 0, sizeof *L);
@@ -120,8 +121,8 @@ static size_t net_layout(const NetSpec *s, Net *net)
         L->w_off = total;
         L->w_count = (size_t)co * (size_t)ch * 9;
         total += L->w_count + (size_t)co;
-        max_cout = co > max_cout ? co : max_cout;
-        max_cin9 = ch * 9 > max_cin9 ? ch * 9 : max_cin9;
+        maxc = co > maxc ? co : maxc;
+        maxc = ch > maxc ? ch : maxc;
         ch = co;
         width = co * hw;
         maxw = width > maxw ? width : maxw;
@@ -132,6 +133,7 @@ static size_t net_layout(const NetSpec *s, Net *net)
             return 0;
         Layer *L = &tmp[nl++];
         memset(L, 0, sizeof *L);
+        L->flat = i == 0 && nconv > 0;
         L->in = width;
         L->out = o;
         L->out_width = o;
@@ -147,8 +149,9 @@ static size_t net_layout(const NetSpec *s, Net *net)
         net->hw = hw;
         net->in_dim = s->in_c * hw;
         net->maxw = maxw;
-        net->max_cout = max_cout;
-        net->max_cin9 = max_cin9;
+        net->maxc = maxc;
+        long long nb = maxc ? CHUNK_FLOATS / ((long long)hw * 9 * maxc) : 1;
+        net->nb = nb < 1 ? 1 : (int)nb;
     }
     return total;
 }
@@ -173,6 +176,7 @@ Net *net_create(const NetSpec *spec, float *params, float *grads)
     net_layout(&net->spec, net);
     net->params = params;
     net->grads = grads;
+    net->threads = 1;
     return net;
 }
 
@@ -184,6 +188,21 @@ void net_free(Net *net)
     free(net->ws);
     free(net->iws);
     free(net);
+}
+
+/* The team the kernels split over; the workspace is laid out again for it. */
+void net_set_pool(Net *net, Pool *pool)
+{
+    net->pool = pool;
+    if (pool_threads(pool) != net->threads) {
+        free(net->ws);
+        free(net->iws);
+        net->ws = NULL;
+        net->iws = NULL;
+        net->cap = 0;
+        net->B = 0;
+        net->threads = pool_threads(pool);
+    }
 }
 
 /* The spec the network was built from. */
@@ -206,32 +225,72 @@ void net_init(Net *net, Rng *rng)
     }
 }
 
+/* Chunks of net->nb samples in B rows. */
+static int nchunks(const Net *net, int B)
+{
+    return (B + net->nb - 1) / net->nb;
+}
+
+/* The next piece of n floats at *off in base (NULL while only sizing),
+ * 16-float (64-byte) aligned. */
+static float *carve(float *base, size_t *off, size_t n)
+{
+    size_t at = (*off + 15) & ~(size_t)15;
+    *off = at + n;
+    return base ? base + at : NULL;
+}
+
+/* Points the workspace buffers into base (NULL: only sizing) for rows rows;
+ * returns the floats they take. */
+static size_t ws_layout(Net *net, float *base, size_t rows)
+{
+    const size_t hw = (size_t)net->hw, T = (size_t)net->threads, cnn = net->spec.kind == NET_CNN;
+    const size_t crows = (size_t)net->nb * hw, nch = cnn ? (rows + (size_t)net->nb - 1) / (size_t)net->nb : 0;
+    size_t off = 0;
+    net->g0 = carve(base, &off, rows * (size_t)net->maxw);
+    net->g1 = carve(base, &off, rows * (size_t)net->maxw);
+    for (int l = 0; l < net->nlayers; l++) {
+        Layer *L = &net->layer[l];
+        L->act = carve(base, &off, rows * (size_t)L->out_width);
+        if (L->conv) {
+            L->wt = carve(base, &off, L->w_count);
+            L->wm = carve(base, &off, L->w_count);
+            L->slot = carve(base, &off, nch * (L->w_count + (size_t)L->out));
+        }
+        if (L->flat) {
+            L->wp = carve(base, &off, L->w_count);
+            L->dwp = carve(base, &off, T * L->w_count);
+        }
+    }
+    net->val = carve(base, &off, rows * (size_t)net->in_dim);
+    net->pre = carve(base, &off, (size_t)net->maxw);
+    net->tcols = carve(base, &off, cnn * T * crows * 9 * (size_t)net->maxc);
+    net->tsum = carve(base, &off, cnn * T * hw * (size_t)net->maxc);
+    net->tdx = carve(base, &off, cnn * T * crows * (size_t)net->spec.in_c);
+    return off;
+}
+
 /* Makes the workspace hold at least B rows (geometric growth); 0 or -1 (OOM,
  * or B too large for int-sized GEMM dimensions). */
 static int net_reserve(Net *net, int B)
 {
     if (B <= net->cap)
         return 0;
-    size_t fr, ir;
-    net_row_sizes(net, &fr, &ir);
     int widest = net->maxw;
-    if (net->spec.kind == NET_CNN) {
-        int w9 = net->max_cin9 * net->hw;
-        widest = w9 > widest ? w9 : widest;
-    }
-    if (B > INT_MAX / widest)
+    if (B > INT_MAX / widest || B > INT_MAX / net->in_dim - 1)
         return -1;
     int cap = net->cap > INT_MAX / 2 ? INT_MAX : 2 * net->cap;
     cap = cap < B ? B : cap;
-    if (cap > INT_MAX / widest)
+    if (cap > INT_MAX / widest || cap > INT_MAX / net->in_dim - 1)
         cap = B;
     size_t rows = (size_t)cap;
-    if (fr > SIZE_MAX / sizeof(float) / (rows + 1) || (ir && ir > SIZE_MAX / sizeof(int) / (rows + 1)))
+    Net sizing = *net; /* sized on a copy: net keeps its buffers if malloc fails */
+    size_t nf = ws_layout(&sizing, NULL, rows);
+    if (nf > SIZE_MAX / sizeof(float) || (size_t)net->in_dim * rows > SIZE_MAX / sizeof(int) - 1)
         return -1;
-    size_t ffixed = net->spec.kind == NET_MLP ? (size_t)net->maxw : 0; /* pre */
-    float *ws = malloc((fr * rows + ffixed) * sizeof(float));
-    int *iws = ir ? malloc((ir * rows + 1) * sizeof(int)) : NULL;
-    if (!ws || (ir && !iws)) {
+    float *ws = malloc(nf * sizeof(float));
+    int *iws = malloc(((size_t)net->in_dim * rows + rows + 1) * sizeof(int));
+    if (!ws || !iws) {
         free(ws);
         free(iws);
         return -1;
@@ -241,46 +300,12 @@ static int net_reserve(Net *net, int B)
     net->ws = ws;
     net->iws = iws;
     net->cap = cap;
-    float *p = ws;
-    net->g0 = p;
-    p += rows * (size_t)net->maxw;
-    net->g1 = p;
-    p += rows * (size_t)net->maxw;
-    for (int l = 0; l < net->nlayers; l++) {
-        Layer *L = &net->layer[l];
-        L->act = p;
-        p += rows * (size_t)L->out_width;
-        if (L->conv) {
-            L->cols = p;
-            p += rows * (size_t)L->in * 9 * (size_t)net->hw;
-        }
-    }
-    if (net->spec.kind == NET_CNN) {
-        net->ybuf = p;
-        p += rows * (size_t)net->max_cout * (size_t)net->hw;
-        net->dcols = p;
-        p += rows * (size_t)net->max_cin9 * (size_t)net->hw;
-        net->idx = NULL;
-        net->val = NULL;
-        net->rowptr = NULL;
-    } else {
-        net->val = p;
-        p += rows * (size_t)net->in_dim;
-        net->pre = p;
-        p += net->maxw;
-        net->idx = iws;
-        net->rowptr = iws + rows * (size_t)net->in_dim;
-        net->ybuf = NULL;
-        net->dcols = NULL;
-    }
-    assert((size_t)(p - ws) == fr * rows + ffixed);
+    ws_layout(net, ws, rows);
+    net->idx = iws;
+    net->rowptr = iws + rows * (size_t)net->in_dim;
     return 0;
 }
 
-/* The elementwise loops below run in blocks of VB with a constant-trip inner
- * loop: GCC's -O2 ("very cheap") vectorizer only vectorizes loops whose trip
- * count is a known multiple of the vector width, and these loops dominate
- * the small-network profile (5x slower as scalar code). */
 enum { VB = 8 };
 
 /* out[i] = max(out[i], 0) */
@@ -328,11 +353,11 @@ static inline void axpy4(float *restrict y, float a0, const float *restrict x0, 
         y[j] += a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j];
 }
 
-/* db[j] += sum_b d[b, j] */
-static void bias_backward(float *restrict db /*(O)*/, const float *restrict d /*(B,O)*/, int B, int O)
+/* db[j] += sum_b d[b, j] for j < m, rows ld apart */
+static void bias_backward(float *restrict db /*(m)*/, const float *restrict d /*(B,ld)*/, int B, int m, int ld)
 {
     for (int b = 0; b < B; b++)
-        axpy(db, 1.0f, d + (size_t)b * O, O);
+        axpy(db, 1.0f, d + (size_t)b * ld, m);
 }
 
 /* Nonzeros of B dense rows in ascending index order (blocks of 8 and pairs
@@ -511,22 +536,6 @@ int net_common_prefix(const int *idx, const float *val, const int *rowptr, int B
     return L;
 }
 
-/* First dense layer forward from the sparse rows net->in: out[b,:] = bias +
- * sum_k val[k] W[idx[k],:] in list order, the shared prefix summed once for
- * all rows; ReLU if relu. Each row's result does not depend on the other rows
- * of the batch. */
-static void sparse_forward(Net *net, float *out /*(B,O)*/, const float *w /*(I,O)*/, const float *bias, int B, int O, int relu)
-{
-    const SparseRows *x = &net->in;
-    const float *init = bias;
-    if (x->nprefix > 0) {
-        int rp[2] = {0, x->nprefix};
-        gather_rows(net->pre, bias, 0, x->pidx, x->pval, rp, 0, w, 1, O, 0);
-        init = net->pre;
-    }
-    gather_rows(out, init, 0, x->idx, x->val, x->rowptr, net->skip, w, B, O, relu);
-}
-
 /* 1 if net is a sparse-input dense layer GB wide (or a multiple) then a
  * one-output dense layer, the lambda network's shape: head_forward and
  * head_backward then make one pass over the rows each. */
@@ -535,24 +544,20 @@ static int is_head(const Net *net)
     return net->spec.kind == NET_MLP && net->nlayers == 2 && net->layer[1].out == 1 && net->layer[0].out % GB == 0;
 }
 
-/* Forward of a head (is_head) on net->in: each row's hidden layer goes
- * through its ReLU and the output's dot product while in registers. The same
- * operations in the same order as sparse_forward then dense_forward, so the
- * results are bit-identical to theirs. */
-static void head_forward(Net *net, int B)
+/* Forward of a head (is_head) on rows [r0, r1) of net->in, the prefix
+ * already summed into net->pre: each row's hidden layer goes through its
+ * ReLU and the output's dot product while in registers. The same operations
+ * in the same order as sparse_forward then a dense layer, so the results are
+ * bit-identical to theirs. */
+static void head_forward_rows(const Net *net, int r0, int r1)
 {
-    Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
+    const Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
     const int H = L0->out;
     const float *w1 = net->params + L0->w_off, *b1 = w1 + L0->w_count, *w2 = net->params + L1->w_off, b2 = w2[L1->w_count];
     const SparseRows *x = &net->in;
-    const float *init = b1;
-    if (x->nprefix > 0) {
-        int rp[2] = {0, x->nprefix};
-        gather_rows(net->pre, b1, 0, x->pidx, x->pval, rp, 0, w1, 1, H, 0);
-        init = net->pre;
-    }
+    const float *init = x->nprefix > 0 ? net->pre : b1;
     const int base = x->rowptr[0];
-    for (int r = 0; r < B; r++) {
+    for (int r = r0; r < r1; r++) {
         int k0 = x->rowptr[r] - base + net->skip, k1 = x->rowptr[r + 1] - base;
         float acc[VB] = {0};
         for (int j = 0; j < H; j += GB)
@@ -583,12 +588,13 @@ static void head_row(float *restrict dw2, float *restrict db1, float *restrict s
 #if defined(__GNUC__)
 /* head_row on HEAD_ROWS consecutive rows (activations a, H apart; gradients
  * g; hidden gradients into d, H apart) in one pass, the rows added to each
- * sum in order: bit-identical to four head_row calls. H is a multiple of 8. */
-static void head_rows4(float *restrict dw2, float *restrict db1, float *restrict sum, float *restrict d, const float *restrict a, const float *restrict w2, const float *g, int H)
+ * sum in order: bit-identical to four head_row calls. Columns [0, m), m a
+ * multiple of 8, of rows H apart. */
+static void head_rows4(float *restrict dw2, float *restrict db1, float *restrict sum, float *restrict d, const float *restrict a, const float *restrict w2, const float *g, int m, int H)
 {
     const v8f zero = {0};
     const v8f g0 = zero + g[0], g1 = zero + g[1], g2 = zero + g[2], g3 = zero + g[3];
-    for (int j = 0; j < H; j += 8) {
+    for (int j = 0; j < m; j += 8) {
         const v8f w = v8_load(w2 + j);
         const v8f a0 = v8_load(a + j), a1 = v8_load(a + H + j), a2 = v8_load(a + 2 * H + j), a3 = v8_load(a + 3 * H + j);
         v8f d0 = (v8f)((v8i)(zero + g0 * w) & (a0 > zero)), d1 = (v8f)((v8i)(zero + g1 * w) & (a1 > zero));
@@ -605,63 +611,72 @@ static void head_rows4(float *restrict dw2, float *restrict db1, float *restrict
 #endif
 
 /* Backward of a head (is_head) from g (B) = d(loss)/d(output), parameter
- * gradients only, in one pass over the rows (HEAD_ROWS at a time where
- * vector extensions exist): each row's hidden gradient, its terms of the
- * output weights', hidden bias' and shared prefix's sums, and the weight rows
- * of its own entries. Per gradient entry, the same operations in the same
- * order as net_backward's layer by layer (output layer, ReLU, bias, then
- * sparse_backward_w), so bit-identical to it. */
-static void head_backward(Net *net, const float *g)
+ * gradients only, for the hidden units [j0, j1) (and the output bias when
+ * first), in one pass over the rows (HEAD_ROWS at a time where vector
+ * extensions exist): each row's hidden gradient, its terms of the output
+ * weights', hidden bias' and shared prefix's sums (net->pre, zeroed by the
+ * caller), and the weight rows of its own entries. Per gradient entry, the
+ * same operations in the same order as net_backward's layer by layer
+ * (output layer, ReLU, bias, then sparse_backward_w), so bit-identical to it
+ * for any split of the units. */
+static void head_backward_cols(const Net *net, const float *g, int j0, int j1, int first)
 {
-    Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
-    const int H = L0->out, B = net->B;
-    const float *w2 = net->params + L1->w_off;
-    float *dw1 = net->grads + L0->w_off, *db1 = dw1 + L0->w_count;
-    float *dw2 = net->grads + L1->w_off, *db2 = dw2 + L1->w_count;
-    float *d = net->g0, *sum = net->pre; /* (HEAD_ROWS, H) hidden gradients; their sum over all rows */
+    const Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
+    const int H = L0->out, B = net->B, m = j1 - j0;
+    if (m <= 0)
+        return;
+    const float *w2 = net->params + L1->w_off + j0;
+    float *dw1 = net->grads + L0->w_off + j0, *db1 = net->grads + L0->w_off + L0->w_count + j0;
+    float *dw2 = net->grads + L1->w_off + j0, *db2 = net->grads + L1->w_off + L1->w_count;
+    float *d = net->g0 + j0, *sum = net->pre + j0; /* (HEAD_ROWS, H) hidden gradients; their sum over all rows */
     const SparseRows *x = &net->in;
     const int L = x->nprefix, base = x->rowptr[0], skip = net->skip;
-    memset(sum, 0, (size_t)H * sizeof *sum);
     for (int b0 = 0; b0 < B; b0 += HEAD_ROWS) {
         const int n = B - b0 < HEAD_ROWS ? B - b0 : HEAD_ROWS;
-        const float *a = L0->act + (size_t)b0 * H;
+        const float *a = L0->act + (size_t)b0 * H + j0;
 #if defined(__GNUC__)
-        if (n == HEAD_ROWS)
-            head_rows4(dw2, db1, sum, d, a, w2, g + b0, H);
+        if (n == HEAD_ROWS && m % 8 == 0)
+            head_rows4(dw2, db1, sum, d, a, w2, g + b0, m, H);
         else
 #endif
             for (int r = 0; r < n; r++)
-                head_row(dw2, db1, sum, d + (size_t)r * H, a + (size_t)r * H, w2, g[b0 + r], H);
+                head_row(dw2, db1, sum, d + (size_t)r * H, a + (size_t)r * H, w2, g[b0 + r], m);
         for (int r = 0; r < n; r++) {
-            db2[0] += g[b0 + r];
+            if (first)
+                db2[0] += g[b0 + r];
             for (int k = x->rowptr[b0 + r] - base + skip; k < x->rowptr[b0 + r + 1] - base; k++)
-                axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d + (size_t)r * H, H);
+                axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d + (size_t)r * H, m);
         }
     }
     for (int k = 0; k < L; k++)
-        axpy(dw1 + (size_t)x->pidx[k] * H, x->pval[k], sum, H);
+        axpy(dw1 + (size_t)x->pidx[k] * H, x->pval[k], sum, m);
 }
 
-/* dW[i,:] += x[b,i] d[b,:] over the first layer's recorded nonzeros: the
- * shared prefix's rows get val * sum_b d[b,:] once, the rest row by row. */
-static void sparse_backward_w(Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int B, int O)
+/* dW[i,j] += x[b,i] d[b,j] for the columns [j0, j1) over the first layer's
+ * recorded nonzeros: the shared prefix's rows get val * sum_b d[b,:] once,
+ * the rest row by row. Any split of the columns gives the same bits. */
+static void sparse_backward_w(const Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int B, int O, int j0, int j1)
 {
     const SparseRows *x = &net->in;
-    const int base = x->rowptr[0], L = x->nprefix, skip = net->skip;
+    const int base = x->rowptr[0], L = x->nprefix, skip = net->skip, m = j1 - j0;
     const int *restrict idx = x->idx, *restrict rowptr = x->rowptr;
     const float *restrict val = x->val;
+    if (m <= 0)
+        return;
+    dw += j0;
+    d += j0;
     if (L > 0) {
-        float *restrict sum = net->pre;
-        memset(sum, 0, (size_t)O * sizeof *sum);
+        float *restrict sum = net->pre + j0;
+        memset(sum, 0, (size_t)m * sizeof *sum);
         for (int b = 0; b < B; b++)
-            axpy(sum, 1.0f, d + (size_t)b * O, O);
+            axpy(sum, 1.0f, d + (size_t)b * O, m);
         for (int k = 0; k < L; k++)
-            axpy(dw + (size_t)x->pidx[k] * O, x->pval[k], sum, O);
+            axpy(dw + (size_t)x->pidx[k] * O, x->pval[k], sum, m);
     }
     for (int b = 0; b < B; b++) {
         const float *restrict dr = d + (size_t)b * O;
         for (int k = rowptr[b] - base + skip; k < rowptr[b + 1] - base; k++)
-            axpy(dw + (size_t)idx[k] * O, val[k], dr, O);
+            axpy(dw + (size_t)idx[k] * O, val[k], dr, m);
     }
 }
 
@@ -681,175 +696,394 @@ static float dot(const float *restrict x, const float *restrict y, int n)
     return s;
 }
 
-/* out (B,O) = x (B,I) W (I,O) + bias, ReLU if relu. A one-output layer (the
- * lambda network's) is B dot products: a GEMM with N = 1 costs more in
- * packing than in arithmetic. */
-static void dense_forward(float *out /*(B,O)*/, const float *x /*(B,I)*/, const float *w /*(I,O)*/, const float *bias /*(O)*/, int B, int I, int O, int relu)
+
+/* ---------- kernels split over the pool ----------
+ * Each task below is run by every thread t of T with the same Task; thread t
+ * takes part t of the work by pool_split, never by timing. Parts are rows of
+ * an output (forward, input gradients), columns or rows of a weight gradient
+ * (each gradient entry summed by one thread, in the one-thread order), or
+ * chunks of whole samples (convolutions, whose per-chunk weight gradients are
+ * summed in chunk order afterwards), so results do not depend on T. */
+typedef struct Task Task;
+struct Task {
+    Net *net;
+    int l, B, relu;
+    const float *x;     /* the layer's input */
+    float *out;
+    const float *g;     /* d(loss)/d(layer output) */
+    float *dx;          /* d(loss)/d(layer input), or NULL */
+    float *dw, *db;     /* parameter gradients, or NULL */
+    const float *w, *bias;
+    void (*run)(const Task *k, int t, int T);
+};
+
+static void task_entry(void *ctx, int t)
 {
+    const Task *k = ctx;
+    k->run(k, t, pool_threads(k->net->pool));
+}
+
+static void par(Net *net, Task *k)
+{
+    k->net = net;
+    pool_run(net->pool, task_entry, k);
+}
+
+/* Rows [r0, r1) of the sparse first layer (see sparse_forward). */
+static void k_sparse_forward(const Task *k, int t, int T)
+{
+    const Net *net = k->net;
+    const SparseRows *x = &net->in;
+    const Layer *L = &net->layer[0];
+    int r0, r1;
+    pool_split(k->B, 1, t, T, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    const int off = x->rowptr[r0] - x->rowptr[0];
+    const float *init = x->nprefix > 0 ? net->pre : k->bias;
+    gather_rows(k->out + (size_t)r0 * L->out, init, 0, x->idx + off, x->val + off, x->rowptr + r0, net->skip, k->w, r1 - r0, L->out, k->relu);
+}
+
+/* First dense layer forward from the sparse rows net->in: out[b,:] = bias +
+ * sum_k val[k] W[idx[k],:] in list order, the shared prefix summed once for
+ * all rows; ReLU if relu. Each row's result does not depend on the other rows
+ * of the batch. */
+static void sparse_forward(Net *net, float *out /*(B,O)*/, const float *w /*(I,O)*/, const float *bias, int B, int O, int relu)
+{
+    const SparseRows *x = &net->in;
+    if (x->nprefix > 0) {
+        int rp[2] = {0, x->nprefix};
+        gather_rows(net->pre, bias, 0, x->pidx, x->pval, rp, 0, w, 1, O, 0);
+    }
+    Task k = {.B = B, .relu = relu, .out = out, .w = w, .bias = bias, .run = k_sparse_forward};
+    par(net, &k);
+}
+
+static void k_head_forward(const Task *k, int t, int T)
+{
+    int r0, r1;
+    pool_split(k->B, 1, t, T, &r0, &r1);
+    head_forward_rows(k->net, r0, r1);
+}
+
+/* Forward of a head (is_head) on net->in, rows split over the pool. */
+static void head_forward(Net *net, int B)
+{
+    const Layer *L0 = &net->layer[0];
+    const float *w1 = net->params + L0->w_off, *b1 = w1 + L0->w_count;
+    const SparseRows *x = &net->in;
+    if (x->nprefix > 0) {
+        int rp[2] = {0, x->nprefix};
+        gather_rows(net->pre, b1, 0, x->pidx, x->pval, rp, 0, w1, 1, L0->out, 0);
+    }
+    Task k = {.B = B, .run = k_head_forward};
+    par(net, &k);
+}
+
+static void k_head_backward(const Task *k, int t, int T)
+{
+    int j0, j1;
+    pool_split(k->net->layer[0].out, 8, t, T, &j0, &j1);
+    head_backward_cols(k->net, k->g, j0, j1, t == 0);
+}
+
+static void k_sparse_backward_w(const Task *k, int t, int T)
+{
+    int j0, j1;
+    pool_split(k->net->layer[0].out, 8, t, T, &j0, &j1);
+    sparse_backward_w(k->net, k->dw, k->g, k->B, k->net->layer[0].out, j0, j1);
+}
+
+static void k_bias_backward(const Task *k, int t, int T)
+{
+    const int O = k->net->layer[k->l].out;
+    int j0, j1;
+    pool_split(O, 8, t, T, &j0, &j1);
+    if (j0 < j1)
+        bias_backward(k->db + j0, k->g + j0, k->B, j1 - j0, O);
+}
+
+static void k_relu_backward(const Task *k, int t, int T)
+{
+    const size_t w = (size_t)k->net->layer[k->l].out_width;
+    int r0, r1;
+    pool_split(k->B, 1, t, T, &r0, &r1);
+    relu_backward(k->dx + (size_t)r0 * w, k->x + (size_t)r0 * w, (size_t)(r1 - r0) * w);
+}
+
+/* out (B,O) = x (B,I) W (I,O) + bias, ReLU if relu, rows split. A
+ * one-output layer (the lambda network's) is B dot products: a GEMM with
+ * N = 1 costs more in packing than in arithmetic. */
+static void k_dense_forward(const Task *k, int t, int T)
+{
+    const Layer *L = &k->net->layer[k->l];
+    const int I = L->in, O = L->out;
+    int r0, r1;
+    pool_split(k->B, O == 1 ? 1 : 16, t, T, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    float *out = k->out + (size_t)r0 * O;
+    const float *x = k->x + (size_t)r0 * I;
+    const int R = r1 - r0;
     if (O == 1) {
-        for (int b = 0; b < B; b++) {
-            float v = bias[0] + dot(x + (size_t)b * I, w, I);
-            out[b] = relu && v < 0.0f ? 0.0f : v;
+        for (int b = 0; b < R; b++) {
+            float v = k->bias[0] + dot(x + (size_t)b * I, k->w, I);
+            out[b] = k->relu && v < 0.0f ? 0.0f : v;
         }
         return;
     }
-    for (int b = 0; b < B; b++)
-        memcpy(out + (size_t)b * O, bias, (size_t)O * sizeof(float));
-    gemm(0, 0, B, O, I, 1.0f, x, I, w, O, 1.0f, out, O);
-    if (relu)
-        relu_inplace(out, (size_t)B * (size_t)O);
+    for (int b = 0; b < R; b++)
+        memcpy(out + (size_t)b * O, k->bias, (size_t)O * sizeof(float));
+    gemm(0, 0, R, O, I, 1.0f, x, I, k->w, O, 1.0f, out, O);
+    if (k->relu)
+        relu_inplace(out, (size_t)R * (size_t)O);
 }
 
-/* Zeroes the entries of an n*n plane that a (dy, dx) shift reads from outside
- * the grid: row 0 or n-1 when dy is -1 or 1, column 0 or n-1 when dx is. */
-static void zero_border(float *restrict d /*(n,n)*/, int n, int dy, int dx)
+/* dW (I,O) += x^T g, rows i of dW split: a flat layer's gradient goes to dwp
+ * (NHWC rows) and is added to dW through conv_flatten_dw_add's map. */
+static void k_dense_backward_w(const Task *k, int t, int T)
 {
-    if (dy != 0)
-        memset(d + (dy < 0 ? 0 : (size_t)(n - 1) * n), 0, (size_t)n * sizeof(float));
-    if (dx != 0)
-        for (int y = 0, c = dx < 0 ? 0 : n - 1; y < n; y++)
-            d[(size_t)y * n + c] = 0.0f;
-}
-
-/* im2col for a 3x3 same-padding convolution: cols[(c*9 + ky*3 + kx), b*n*n + y*n + x]
- * = x[b, c, y+ky-1, x+kx-1], zero outside the grid. Each (row, b) plane is
- * one contiguous copy shifted by (ky-1)*n + kx-1, then its border zeroed. */
-static void im2col(float *restrict cols /*(C*9, B*n*n)*/, const float *restrict x /*(B,C,n,n)*/, int B, int C, int n)
-{
-    int hw = n * n;
-    size_t ld = (size_t)B * hw;
-    for (int c = 0; c < C; c++) {
-        for (int k = 0; k < 9; k++) {
-            float *restrict row = cols + (size_t)(c * 9 + k) * ld;
-            int dy = k / 3 - 1, dx = k % 3 - 1, off = dy * n + dx;
-            int p0 = off < 0 ? -off : 0, p1 = off > 0 ? hw - off : hw;
-            for (int b = 0; b < B; b++) {
-                const float *restrict src = x + ((size_t)b * C + c) * hw;
-                float *restrict d = row + (size_t)b * hw;
-                memset(d, 0, (size_t)p0 * sizeof(float));
-                memcpy(d + p0, src + p0 + off, (size_t)(p1 - p0) * sizeof(float));
-                memset(d + p1, 0, (size_t)(hw - p1) * sizeof(float));
-                zero_border(d, n, dy, dx);
-            }
-        }
-    }
-}
-
-/* The adjoint of im2col: dx[b, c, y+ky-1, x+kx-1] += dcols[...] over the
- * grid (dx is zeroed first). Zeroes the border entries of dcols (scratch),
- * which read outside the grid, so each plane is one contiguous shifted add. */
-static void col2im(float *restrict dx /*(B,C,n,n)*/, float *restrict dcols /*(C*9, B*n*n)*/, int B, int C, int n)
-{
-    int hw = n * n;
-    size_t ld = (size_t)B * hw;
-    memset(dx, 0, (size_t)B * (size_t)C * hw * sizeof(float));
-    for (int c = 0; c < C; c++) {
-        for (int k = 0; k < 9; k++) {
-            float *restrict row = dcols + (size_t)(c * 9 + k) * ld;
-            int dy = k / 3 - 1, dx_ = k % 3 - 1, off = dy * n + dx_;
-            int p0 = off < 0 ? -off : 0, p1 = off > 0 ? hw - off : hw;
-            for (int b = 0; b < B; b++) {
-                float *restrict s = row + (size_t)b * hw;
-                zero_border(s, n, dy, dx_);
-                axpy(dx + ((size_t)b * C + c) * hw + p0 + off, 1.0f, s + p0, p1 - p0);
-            }
-        }
-    }
-}
-
-/* d[p] = s[p] + bias, then ReLU if relu. */
-static void bias_act(float *restrict d, const float *restrict s, float bias, int n, int relu)
-{
-    int p = 0;
-    if (relu) {
-        for (; p + VB <= n; p += VB)
-            for (int u = 0; u < VB; u++)
-                d[p + u] = s[p + u] + bias > 0.0f ? s[p + u] + bias : 0.0f;
-        for (; p < n; p++)
-            d[p] = s[p] + bias > 0.0f ? s[p] + bias : 0.0f;
-    } else {
-        for (; p + VB <= n; p += VB)
-            for (int u = 0; u < VB; u++)
-                d[p + u] = s[p + u] + bias;
-        for (; p < n; p++)
-            d[p] = s[p] + bias;
-    }
-}
-
-/* t[p] = s[p]; returns sum_p s[p] (in VB partial sums). */
-static float copy_sum(float *restrict t, const float *restrict s, int n)
-{
-    float acc[VB] = {0};
-    int p = 0;
-    for (; p + VB <= n; p += VB)
-        for (int u = 0; u < VB; u++) {
-            t[p + u] = s[p + u];
-            acc[u] += s[p + u];
-        }
-    float sum = 0.0f;
-    for (; p < n; p++) {
-        t[p] = s[p];
-        sum += s[p];
-    }
-    for (int u = 0; u < VB; u++)
-        sum += acc[u];
-    return sum;
-}
-
-/* 3x3 same-padding convolution of x (B,Ci,n,n) into out (B,Co,n,n): im2col
- * into cols (kept for backward), one GEMM into y (Co, B*n*n), then bias,
- * ReLU and reorder to batch-major. */
-static void conv_forward(float *restrict out /*(B,Co,n,n)*/, float *cols /*(Ci*9, B*n*n)*/, float *y /*(Co, B*n*n)*/, const float *x /*(B,Ci,n,n)*/,
-                         const float *w /*(Co,Ci,3,3)*/, const float *bias /*(Co)*/, int B, int Ci, int Co, int n, int relu)
-{
-    int hw = n * n, N = B * hw;
-    im2col(cols, x, B, Ci, n);
-    gemm(0, 0, Co, N, Ci * 9, 1.0f, w, Ci * 9, cols, N, 0.0f, y, N);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < Co; c++)
-            bias_act(out + ((size_t)b * Co + c) * hw, y + (size_t)c * N + (size_t)b * hw, bias[c], hw, relu);
-}
-
-/* Backward of conv_forward given d (B,Co,n,n) = d(loss)/d(pre-activation):
- * dW += dY cols^T, db += sums, and, when dx is non-NULL, dx = col2im(W^T dY). */
-static void conv_backward(float *dx /*(B,Ci,n,n) or NULL*/, float *dw /*(Co,Ci*9) or NULL*/, float *db /*(Co) or NULL*/, float *y /*(Co, B*n*n) scratch*/,
-                          float *dcols /*(Ci*9, B*n*n) scratch*/, const float *d /*(B,Co,n,n)*/, const float *cols /*(Ci*9, B*n*n)*/, const float *w /*(Co,Ci*9)*/,
-                          int B, int Ci, int Co, int n)
-{
-    int hw = n * n, N = B * hw;
-    for (int c = 0; c < Co; c++) {
-        float sum = 0.0f;
+    const Net *net = k->net;
+    const Layer *L = &net->layer[k->l];
+    const int I = L->in, O = L->out, B = k->B;
+    int i0, i1;
+    pool_split(I, O == 1 ? 8 : 16, t, T, &i0, &i1);
+    if (i0 >= i1)
+        return;
+    if (O == 1) { /* dW (I,1) += act^T g without a GEMM's packing */
         for (int b = 0; b < B; b++)
-            sum += copy_sum(y + (size_t)c * N + (size_t)b * hw, d + ((size_t)b * Co + c) * hw, hw);
-        if (db)
-            db[c] += sum;
+            axpy(k->dw + i0, k->g[b], k->x + (size_t)b * I + i0, i1 - i0);
+        return;
     }
-    if (dw)
-        gemm(0, 1, Co, Ci * 9, N, 1.0f, y, N, cols, N, 1.0f, dw, Ci * 9);
-    if (dx) {
-        gemm(1, 0, Ci * 9, N, Co, 1.0f, w, Ci * 9, y, N, 0.0f, dcols, N);
-        col2im(dx, dcols, B, Ci, n);
+    if (!L->flat) {
+        gemm(1, 0, i1 - i0, O, B, 1.0f, k->x + i0, I, k->g, O, 1.0f, k->dw + (size_t)i0 * O, O);
+        return;
+    }
+    const int C = net->layer[k->l - 1].out, hw = net->hw;
+    gemm(1, 0, i1 - i0, O, B, 1.0f, k->x + i0, I, k->g, O, 0.0f, L->dwp + (size_t)i0 * O, O);
+    for (int i = i0; i < i1; i++)
+        axpy(k->dw + ((size_t)(i % C) * hw + (size_t)(i / C)) * O, 1.0f, L->dwp + (size_t)i * O, O);
+}
+
+/* dx (B,I) = g W^T, rows split. */
+static void k_dense_backward_x(const Task *k, int t, int T)
+{
+    const Layer *L = &k->net->layer[k->l];
+    const int I = L->in, O = L->out;
+    int r0, r1;
+    pool_split(k->B, 16, t, T, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    if (O == 1) { /* dx = g w^T, an outer product */
+        for (int b = r0; b < r1; b++) {
+            float *restrict dr = k->dx + (size_t)b * I;
+            memset(dr, 0, (size_t)I * sizeof(float));
+            axpy(dr, k->g[b], k->w, I);
+        }
+        return;
+    }
+    gemm(0, 1, r1 - r0, I, O, 1.0f, k->g + (size_t)r0 * O, O, k->w, O, 0.0f, k->dx + (size_t)r0 * I, I);
+}
+
+/* ---------- convolutions (channel-last, see conv.h) ---------- */
+
+/* out[r, :] = relu?(out[r, :] + bias) for R rows of C. */
+static void bias_relu_rows(float *restrict out, const float *restrict bias, int R, int C, int relu)
+{
+    for (int r = 0; r < R; r++) {
+        float *o = out + (size_t)r * C;
+        axpy(o, 1.0f, bias, C);
+        if (relu)
+            relu_inplace(o, (size_t)C);
     }
 }
 
-/* Every layer in order, given the dense input x (CNN) or, for an MLP, the
- * first layer's sparse rows in net->in. */
-static const float *forward_layers(Net *net, const float *x, int B)
+/* Chunks of thread t, and the rows [s0, s1) of chunk c. */
+static void chunk_rows(const Net *net, int c, int B, int *s0, int *s1)
+{
+    *s0 = c * net->nb;
+    *s1 = *s0 + net->nb < B ? *s0 + net->nb : B;
+}
+
+/* The first convolution from the sparse rows net->in: each output plane
+ * (hw, Co) starts from the bias plus the shared prefix's taps (net->pre,
+ * summed once), then gets the row's own entries scattered through their 9
+ * taps, in list order; ReLU. */
+static void conv_first_rows(const Net *net, const Layer *L, int r0, int r1, int relu)
+{
+    const SparseRows *x = &net->in;
+    const int hw = net->hw, Co = L->out, base = x->rowptr[0];
+    for (int b = r0; b < r1; b++) {
+        float *o = L->act + (size_t)b * hw * Co;
+        memcpy(o, net->pre, (size_t)hw * Co * sizeof(float));
+        for (int k = x->rowptr[b] - base + net->skip; k < x->rowptr[b + 1] - base; k++)
+            conv_scatter(o, L->wt, x->idx[k], x->val[k], L->in, Co, net->spec.n);
+        if (relu)
+            relu_inplace(o, (size_t)hw * Co);
+    }
+}
+
+/* Forward of convolution k->l over the chunks of thread t. */
+static void k_conv_forward(const Task *k, int t, int T)
+{
+    const Net *net = k->net;
+    const Layer *L = &net->layer[k->l];
+    const int hw = net->hw, n = net->spec.n, Ci = L->in, Co = L->out;
+    int c0, c1;
+    pool_split(nchunks(net, k->B), 1, t, T, &c0, &c1);
+    float *cols = net->tcols + (size_t)t * net->nb * hw * 9 * net->maxc;
+    for (int c = c0; c < c1; c++) {
+        int s0, s1;
+        chunk_rows(net, c, k->B, &s0, &s1);
+        if (k->l == 0) {
+            conv_first_rows(net, L, s0, s1, k->relu);
+            continue;
+        }
+        const int R = (s1 - s0) * hw;
+        float *out = L->act + (size_t)s0 * hw * Co;
+        conv_im2col(cols, k->x + (size_t)s0 * hw * Ci, s1 - s0, Ci, n);
+        gemm(0, 0, R, Co, 9 * Ci, 1.0f, cols, 9 * Ci, L->wt, Co, 0.0f, out, Co);
+        bias_relu_rows(out, k->bias, R, Co, k->relu);
+    }
+}
+
+/* 3x3 same-padding convolution l: the transposed weights, the first layer's
+ * shared prefix, then the chunks split over the pool. */
+static void conv_forward(Net *net, int l, const float *x, int B, int relu)
+{
+    Layer *L = &net->layer[l];
+    const float *w = net->params + L->w_off, *bias = w + L->w_count;
+    conv_weight_t(L->wt, w, L->in, L->out);
+    conv_weight_m(L->wm, w, L->in, L->out);
+    if (l == 0) {
+        const SparseRows *s = &net->in;
+        for (int p = 0; p < net->hw; p++)
+            memcpy(net->pre + (size_t)p * L->out, bias, (size_t)L->out * sizeof(float));
+        for (int k = 0; k < s->nprefix; k++)
+            conv_scatter(net->pre, L->wt, s->pidx[k], s->pval[k], L->in, L->out, net->spec.n);
+    }
+    Task k = {.l = l, .B = B, .relu = relu, .x = x, .bias = bias, .run = k_conv_forward};
+    par(net, &k);
+}
+
+/* The first convolution's weight gradient of the chunk rows [s0, s1) into
+ * its slot dwt (9*Ci, Co): the prefix entries once against the chunk's
+ * summed gradient, then each row's own entries against the row's. */
+static void conv_first_dw(const Net *net, const Layer *L, const float *g, int s0, int s1, float *dwt, float *sum)
+{
+    const SparseRows *x = &net->in;
+    const int hw = net->hw, Co = L->out, n = net->spec.n, base = x->rowptr[0];
+    if (x->nprefix > 0) {
+        memset(sum, 0, (size_t)hw * Co * sizeof(float));
+        for (int b = s0; b < s1; b++)
+            axpy(sum, 1.0f, g + (size_t)b * hw * Co, hw * Co);
+        for (int k = 0; k < x->nprefix; k++)
+            conv_gather_dw(dwt, sum, x->pidx[k], x->pval[k], L->in, Co, n);
+    }
+    for (int b = s0; b < s1; b++)
+        for (int k = x->rowptr[b] - base + net->skip; k < x->rowptr[b + 1] - base; k++)
+            conv_gather_dw(dwt, g + (size_t)b * hw * Co, x->idx[k], x->val[k], L->in, Co, n);
+}
+
+/* Backward of convolution k->l over the chunks of thread t: the ReLU of the
+ * layer's output (k->relu), the chunk's bias and weight gradients into its
+ * slot (a GEMM on the recomputed im2col, or the sparse entries of the first
+ * layer), and dx = im2col(g) wm, the transposed convolution (NCHW for the
+ * first layer's input). */
+static void k_conv_backward(const Task *k, int t, int T)
+{
+    const Net *net = k->net;
+    const Layer *L = &net->layer[k->l];
+    const int hw = net->hw, n = net->spec.n, Ci = L->in, Co = L->out;
+    const size_t slot = L->w_count + (size_t)Co;
+    float *g = (float *)k->g; /* the ReLU is taken in place on the gradient buffer */
+    int c0, c1;
+    pool_split(nchunks(net, k->B), 1, t, T, &c0, &c1);
+    float *cols = net->tcols + (size_t)t * net->nb * hw * 9 * net->maxc;
+    for (int c = c0; c < c1; c++) {
+        int s0, s1;
+        chunk_rows(net, c, k->B, &s0, &s1);
+        const int R = (s1 - s0) * hw;
+        float *gc = g + (size_t)s0 * hw * Co;
+        if (k->relu)
+            relu_backward(gc, L->act + (size_t)s0 * hw * Co, (size_t)R * Co);
+        if (k->dw) {
+            float *dwt = L->slot + (size_t)c * slot, *db = dwt + L->w_count;
+            memset(dwt, 0, slot * sizeof(float));
+            bias_backward(db, gc, R, Co, Co);
+            if (k->l == 0) {
+                conv_first_dw(net, L, g, s0, s1, dwt, net->tsum + (size_t)t * hw * net->maxc);
+            } else {
+                conv_im2col(cols, k->x + (size_t)s0 * hw * Ci, s1 - s0, Ci, n);
+                gemm(1, 0, 9 * Ci, Co, R, 1.0f, cols, 9 * Ci, gc, Co, 0.0f, dwt, Co);
+            }
+        }
+        if (k->dx) {
+            float *dx = k->l == 0 ? net->tdx + (size_t)t * net->nb * hw * net->spec.in_c : k->dx + (size_t)s0 * hw * Ci;
+            conv_im2col(cols, gc, s1 - s0, Co, n);
+            gemm(0, 0, R, Ci, 9 * Co, 1.0f, cols, 9 * Co, L->wm, Ci, 0.0f, dx, Ci);
+            if (k->l == 0)
+                conv_to_nchw(k->dx + (size_t)s0 * net->in_dim, dx, s1 - s0, Ci, hw);
+        }
+    }
+}
+
+/* Sums the chunk slots of convolution k->l in chunk order (entries split)
+ * into the first slot. */
+static void k_conv_reduce(const Task *k, int t, int T)
+{
+    const Layer *L = &k->net->layer[k->l];
+    const int slot = (int)L->w_count + L->out, nc = nchunks(k->net, k->B);
+    int e0, e1;
+    pool_split(slot, 8, t, T, &e0, &e1);
+    for (int c = 1; c < nc; c++)
+        axpy(L->slot + e0, 1.0f, L->slot + (size_t)c * slot + e0, e1 - e0);
+}
+
+/* Backward of convolution l from g (B*hw, Co) = d(loss)/d(its output), the
+ * ReLU taken here when relu: parameter gradients += (through the slots),
+ * dx (or NULL) = d(loss)/d(its input). */
+static void conv_backward(Net *net, int l, float *g, float *dx, int B, int relu)
+{
+    Layer *L = &net->layer[l];
+    float *dw = net->grads ? net->grads + L->w_off : NULL;
+    const float *x = l > 0 ? net->layer[l - 1].act : NULL;
+    Task k = {.l = l, .B = B, .relu = relu, .x = x, .g = g, .dx = dx, .dw = dw, .run = k_conv_backward};
+    par(net, &k);
+    if (!dw)
+        return;
+    k.run = k_conv_reduce;
+    par(net, &k);
+    conv_weight_t_add(dw, L->slot, L->in, L->out);
+    axpy(dw + L->w_count, 1.0f, L->slot + L->w_count, L->out);
+}
+
+/* ---------- whole networks ---------- */
+
+/* Every layer in order, given the first layer's sparse rows in net->in. */
+static const float *forward_layers(Net *net, int B)
 {
     if (is_head(net)) {
         head_forward(net, B);
         return net->layer[1].act;
     }
+    const float *x = NULL;
     for (int l = 0; l < net->nlayers; l++) {
         Layer *L = &net->layer[l];
         int relu = l < net->nlayers - 1;
         const float *w = net->params + L->w_off, *bias = w + L->w_count;
-        if (L->conv)
-            conv_forward(L->act, L->cols, net->ybuf, x, w, bias, B, L->in, L->out, net->spec.n, relu);
-        else if (l == 0)
+        if (L->conv) {
+            conv_forward(net, l, x, B, relu);
+        } else if (l == 0) {
             sparse_forward(net, L->act, w, bias, B, L->out, relu);
-        else
-            dense_forward(L->act, x, w, bias, B, L->in, L->out, relu);
+        } else {
+            if (L->flat) {
+                conv_flatten_w(L->wp, w, net->layer[l - 1].out, net->hw, L->out);
+                w = L->wp;
+            }
+            Task k = {.l = l, .B = B, .relu = relu, .x = x, .out = L->act, .w = w, .bias = bias, .run = k_dense_forward};
+            par(net, &k);
+        }
         x = L->act;
     }
     return net->layer[net->nlayers - 1].act;
@@ -864,28 +1098,48 @@ const float *net_forward(Net *net, const float *in, int B)
         return NULL;
     }
     net->B = B;
-    if (net->spec.kind == NET_MLP) {
-        net_sparse_rows(in, B, net->in_dim, net->idx, net->val, net->rowptr);
-        int L = net_common_prefix(net->idx, net->val, net->rowptr, B);
-        SparseRows x = {net->idx, net->val, L, net->idx, net->val, net->rowptr};
-        net->in = x;
-        net->skip = L;
-    }
-    return forward_layers(net, in, B);
+    net_sparse_rows(in, B, net->in_dim, net->idx, net->val, net->rowptr);
+    int L = net_common_prefix(net->idx, net->val, net->rowptr, B);
+    SparseRows x = {net->idx, net->val, L, net->idx, net->val, net->rowptr};
+    net->in = x;
+    net->skip = L;
+    return forward_layers(net, B);
 }
 
-/* Forward of an MLP on sparse rows (not copied; see nn.h). */
+/* Forward on sparse rows (not copied; see nn.h). */
 const float *net_forward_sparse(Net *net, const SparseRows *x, int B)
 {
     assert(B >= 0);
-    if (net->spec.kind != NET_MLP || net_reserve(net, B < 1 ? 1 : B) != 0) {
+    if (net_reserve(net, B < 1 ? 1 : B) != 0) {
         net->B = 0;
         return NULL;
     }
     net->B = B;
     net->in = *x;
     net->skip = 0;
-    return forward_layers(net, NULL, B);
+    return forward_layers(net, B);
+}
+
+/* Backward of dense layer l from g (B, out) (through its ReLU already). */
+static void dense_backward(Net *net, int l, const float *g, float *dx, int B)
+{
+    Layer *L = &net->layer[l];
+    const float *w = L->flat ? L->wp : net->params + L->w_off;
+    float *dw = net->grads ? net->grads + L->w_off : NULL;
+    float *db = dw ? dw + L->w_count : NULL;
+    Task k = {.l = l, .B = B, .g = g, .dx = dx, .dw = dw, .db = db, .w = w, .x = l > 0 ? net->layer[l - 1].act : NULL};
+    if (db) {
+        k.run = k_bias_backward;
+        par(net, &k);
+    }
+    if (dw) {
+        k.run = l == 0 ? k_sparse_backward_w : k_dense_backward_w;
+        par(net, &k);
+    }
+    if (dx) {
+        k.run = k_dense_backward_x;
+        par(net, &k);
+    }
 }
 
 /* Backward of the last forward: accumulates parameter gradients (if the net
@@ -896,44 +1150,30 @@ void net_backward(Net *net, const float *dout, float *din)
     if (B == 0)
         return;
     if (is_head(net) && net->grads && !din) {
-        head_backward(net, dout);
+        if (net->layer[0].out % 8 == 0 && pool_threads(net->pool) > 1) {
+            Task k = {.B = B, .g = dout, .run = k_head_backward};
+            memset(net->pre, 0, (size_t)net->layer[0].out * sizeof *net->pre);
+            par(net, &k);
+        } else {
+            memset(net->pre, 0, (size_t)net->layer[0].out * sizeof *net->pre);
+            head_backward_cols(net, dout, 0, net->layer[0].out, 1);
+        }
         return;
     }
     const float *g = dout; /* d(loss)/d(output of layer l) */
     float *gown = NULL;    /* g once it lives in a ping-pong buffer (all but the last layer) */
     for (int l = net->nlayers - 1; l >= 0; l--) {
         Layer *L = &net->layer[l];
-        const float *w = net->params + L->w_off;
-        float *dw = net->grads ? net->grads + L->w_off : NULL;
-        float *db = dw ? dw + L->w_count : NULL;
-        if (gown) {
-            relu_backward(gown, L->act, (size_t)B * (size_t)L->out_width);
-            g = gown;
-        }
         float *dx = l > 0 ? (gown == net->g0 ? net->g1 : net->g0) : din;
         if (L->conv) {
-            conv_backward(dx, dw, db, net->ybuf, net->dcols, g, L->cols, w, B, L->in, L->out, net->spec.n);
+            conv_backward(net, l, gown ? gown : (float *)g, dx, B, gown != NULL);
         } else {
-            if (db)
-                bias_backward(db, g, B, L->out);
-            if (dw) {
-                if (l == 0)
-                    sparse_backward_w(net, dw, g, B, L->out);
-                else if (L->out == 1) /* dW (I,1) += act^T g without a GEMM's packing */
-                    for (int b = 0; b < B; b++)
-                        axpy(dw, g[b], net->layer[l - 1].act + (size_t)b * L->in, L->in);
-                else
-                    gemm(1, 0, L->in, L->out, B, 1.0f, net->layer[l - 1].act, L->in, g, L->out, 1.0f, dw, L->out);
+            if (gown) {
+                Task k = {.l = l, .B = B, .x = L->act, .dx = gown, .run = k_relu_backward};
+                par(net, &k);
+                g = gown;
             }
-            if (dx && L->out == 1) { /* dx = g w^T, an outer product */
-                for (int b = 0; b < B; b++) {
-                    float *restrict dr = dx + (size_t)b * L->in;
-                    memset(dr, 0, (size_t)L->in * sizeof(float));
-                    axpy(dr, g[b], w, L->in);
-                }
-            } else if (dx) {
-                gemm(0, 1, B, L->in, L->out, 1.0f, g, L->out, w, L->out, 0.0f, dx, L->in);
-            }
+            dense_backward(net, l, g, dx, B);
         }
         gown = dx;
     }

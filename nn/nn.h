@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "../core/rng.h"
+#include "pool.h"
 
 enum { NET_MAX_LAYERS = 8 };
 typedef enum { NET_MLP, NET_CNN } NetKind;
@@ -54,12 +55,19 @@ const NetSpec *net_spec(const Net *net);
 /* He-normal weights (std sqrt(2/fan_in)), zero biases, from rng. */
 void net_init(Net *net, Rng *rng);
 
+/* Splits the network's kernels over pool's threads (NULL: one thread), the
+ * GEMMs included (each thread's at one BLAS thread: gemm_set_threads(1)).
+ * Results depend on nothing but the inputs: the same for any thread count,
+ * up to the BLAS kernels' own rounding of a split GEMM. The pool must
+ * outlive the network's use of it. */
+void net_set_pool(Net *net, Pool *pool);
+
 /* Forward pass on B rows, in (B, C*n*n). Returns the output (B, out), valid
- * until the next forward; keeps what backward needs. A first dense layer
- * skips zero inputs (exact; planes are mostly zero). Returns NULL only if the
- * workspace could not grow (out of memory). */
+ * until the next forward; keeps what backward needs. The first layer, dense
+ * or convolution, reads only the non-zero inputs (exact; planes are mostly
+ * zero). Returns NULL only if the workspace could not grow (out of memory). */
 const float *net_forward(Net *net, const float *in, int B);
-/* B sparse input rows for an MLP's first layer (net_forward_sparse). Row b is
+/* B sparse input rows for a network's first layer (net_forward_sparse). Row b is
  * zero except at its list: the nprefix entries (pidx, pval) that every row
  * starts with, listed once, then the entries [rowptr[b] - rowptr[0],
  * rowptr[b+1] - rowptr[0]) of (idx, val); indices strictly ascending along the
@@ -77,10 +85,9 @@ typedef struct {
     const int *rowptr;
 } SparseRows;
 
-/* Forward pass of an MLP on the B rows of x (see SparseRows). Nothing is
- * copied: the lists must stay unchanged until the net_backward of this
- * forward (or the next forward). Returns NULL for a CNN or if the workspace
- * could not grow. */
+/* Forward pass on the B rows of x (see SparseRows). Nothing is copied: the
+ * lists must stay unchanged until the net_backward of this forward (or the
+ * next forward). Returns NULL if the workspace could not grow. */
 const float *net_forward_sparse(Net *net, const SparseRows *x, int B);
 /* Lists the nonzeros of B dense rows of D floats in ascending index order, in
  * the form net_forward_sparse takes (idx and val need room for B*D entries,

@@ -626,16 +626,201 @@ START_TEST(test_sparse_input_path)
     int zi[19], zr[2];
     float zv[19];
     ck_assert_msg(net_sparse_rows(z, 1, 19, zi, zv, zr) == 2 && zi[0] == 9 && zv[0] == 2.0f && zi[1] == 18 && zv[1] == -3.0f, "net_sparse_rows with -0 entries: %d entries", zr[1]);
-    int c1[1] = {2};
-    NetSpec c = cnn_spec(3, 5, 1, c1, 0, NULL, 4);
-    float *cp = xalloc(net_nparams(&c));
-    Net *cnn = net_create(&c, cp, NULL);
-    int ci[1] = {0}, cr[2] = {0, 1};
-    float cv[1] = {1.0f};
-    SparseRows one = {NULL, NULL, 0, ci, cv, cr};
-    ck_assert_msg(net_forward_sparse(cnn, &one, 1) == NULL, "net_forward_sparse on a CNN must return NULL");
-    net_free(cnn);
-    free(cp);
+}
+END_TEST
+
+/* A CNN big enough for several chunks of samples (conv 16,16 on 9x9 takes
+ * 11 samples a chunk) on rows sharing a prefix, as observation planes do. */
+static NetSpec chunked_cnn(void)
+{
+    int c2[2] = {16, 16}, h1[1] = {12};
+    return cnn_spec(3, 9, 2, c2, 1, h1, 4);
+}
+
+/* Parameters of spec with random nonzero biases, from seed. */
+static float *random_params(const NetSpec *s, uint64_t seed)
+{
+    size_t np = net_nparams(s);
+    float *p = xalloc(np);
+    Net *net = net_create(s, p, NULL);
+    Rng rng;
+    rng_seed(&rng, seed, 3);
+    net_init(net, &rng);
+    for (int i = 0; i < net_ntensors(net); i++) {
+        NetTensor t;
+        net_tensor(net, i, &t);
+        if (t.ndim == 1)
+            fill_uniform(&rng, p + t.offset, t.count, -0.3f, 0.3f);
+    }
+    net_free(net);
+    return p;
+}
+
+START_TEST(test_cnn_chunks)
+{
+    enum { B = 37 };
+    NetSpec s = chunked_cnn();
+    const int D = 3 * 81, A = 4;
+    size_t np = net_nparams(&s);
+    float *p = random_params(&s, 41), *g = xalloc(np), *g1 = xalloc(np), *x = xalloc((size_t)B * D), *d = xalloc((size_t)B * A);
+    float *din = xalloc((size_t)B * D), *din1 = xalloc((size_t)D);
+    double *ref = calloc((size_t)B * A, sizeof(double));
+    ck_assert_msg(ref != NULL, "calloc failed");
+    Rng rng;
+    rng_seed(&rng, 42, 0);
+    prefix_rows(&rng, x, B, D, 0);
+    fill_uniform(&rng, d, (size_t)B * A, -1.0f, 1.0f);
+    Net *net = net_create(&s, p, g);
+    const float *y = net_forward(net, x, B);
+    ref_forward(&s, p, x, B, ref);
+    for (int i = 0; i < B * A; i++)
+        ck_assert_msg(fabs(y[i] - ref[i]) <= 1e-4 * (1.0 + fabs(ref[i])), "chunked CNN output %d = %g, reference %g", i, y[i], ref[i]);
+    /* the same rows as lists with their prefix listed once: bit-identical */
+    int *idx = calloc((size_t)B * D, sizeof(int)), rp[B + 1];
+    float *val = xalloc((size_t)B * D), *y1 = xalloc((size_t)B * A);
+    ck_assert_msg(idx != NULL, "calloc failed");
+    memcpy(y1, y, (size_t)B * A * sizeof(float));
+    net_sparse_rows(x, B, D, idx, val, rp);
+    int L = net_common_prefix(idx, val, rp, B);
+    ck_assert_msg(L == 10, "prefix of %d entries, want 10", L);
+    int rp2[B + 1];
+    for (int b = 0; b <= B; b++)
+        rp2[b] = rp[b] - (b + 1) * L + L; /* rows without their prefix, packed */
+    int w = 0;
+    for (int b = 0; b < B; b++) {
+        for (int k = rp[b] + L; k < rp[b + 1]; k++) {
+            idx[L + w] = idx[k];
+            val[L + w] = val[k];
+            w++;
+        }
+    }
+    SparseRows packed = {idx, val, L, idx + L, val + L, rp2};
+    const float *ys = net_forward_sparse(net, &packed, B);
+    ck_assert_msg(ys != NULL, "net_forward_sparse on a CNN failed");
+    ck_assert_msg(memcmp(ys, y1, (size_t)B * A * sizeof(float)) == 0, "CNN on sparse lists differs from CNN on dense rows");
+    /* the batch's gradients across chunks = the sum of each row's alone */
+    net_forward(net, x, B);
+    net_backward(net, d, din);
+    Net *one = net_create(&s, p, g1);
+    for (int b = 0; b < B; b++) {
+        net_forward(one, x + (size_t)b * D, 1);
+        net_backward(one, d + (size_t)b * A, din1);
+        for (int i = 0; i < D; i++)
+            ck_assert_msg(fabsf(din[(size_t)b * D + i] - din1[i]) <= 1e-5f * (1.0f + fabsf(din1[i])), "row %d input gradient %d: %g in the batch, %g alone", b, i, din[(size_t)b * D + i], din1[i]);
+    }
+    for (size_t i = 0; i < np; i++)
+        ck_assert_msg(fabsf(g[i] - g1[i]) <= 1e-4f * (1.0f + fabsf(g1[i])), "parameter gradient %zu: %g for the batch, %g summed over single rows", i, g[i], g1[i]);
+    net_free(one);
+    net_free(net);
+    free(y1);
+    free(val);
+    free(idx);
+    free(ref);
+    free(din1);
+    free(din);
+    free(d);
+    free(x);
+    free(g1);
+    free(g);
+    free(p);
+}
+END_TEST
+
+/* 1 if a and b (n floats) agree to a relative 1e-5 (exact: bit for bit). */
+static int close_floats(const float *a, const float *b, size_t n, int exact)
+{
+    if (exact)
+        return memcmp(a, b, n * sizeof(float)) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= 1e-5f * (1.0f + fabsf(b[i]))))
+            return 0;
+    return 1;
+}
+
+/* Forward and backward of spec on B rows three times: with no pool, and
+ * with two separate pools of 2 threads. The two 2-thread runs must be
+ * bit-identical; the 1-thread run must agree bit for bit when exact (no
+ * BLAS call is split: OpenBLAS rounds a product of fewer rows or columns
+ * differently), else to rounding. */
+static void threads_case(const NetSpec *s, int B, int with_din, int exact, const char *what)
+{
+    const int D = s->in_c * s->n * s->n, A = s->out;
+    size_t np = net_nparams(s);
+    float *p = random_params(s, 51), *x = xalloc((size_t)B * D), *d = xalloc((size_t)B * A);
+    float *g[3], *din[3], *y[3];
+    Rng rng;
+    rng_seed(&rng, 52, 0);
+    prefix_rows(&rng, x, B, D, 0);
+    fill_uniform(&rng, d, (size_t)B * A, -1.0f, 1.0f);
+    for (int t = 0; t < 3; t++) {
+        g[t] = xalloc(np);
+        din[t] = xalloc((size_t)B * D);
+        y[t] = xalloc((size_t)B * A);
+        Pool *pool = t ? pool_create(2) : NULL;
+        ck_assert_msg(!t || (pool != NULL && pool_threads(pool) == 2), "pool_create(2) failed");
+        Net *net = net_create(s, p, g[t]);
+        net_set_pool(net, pool);
+        for (int rep = 0; rep < 2; rep++) { /* twice: the second run reuses the workspace */
+            const float *out = net_forward(net, x, B);
+            ck_assert_msg(out != NULL, "%s: forward failed", what);
+            memcpy(y[t], out, (size_t)B * A * sizeof(float));
+            net_backward(net, d, with_din ? din[t] : NULL);
+        }
+        net_free(net);
+        pool_free(pool);
+    }
+    ck_assert_msg(close_floats(y[1], y[2], (size_t)B * A, 1), "%s: outputs differ between two 2-thread runs", what);
+    ck_assert_msg(close_floats(g[1], g[2], np, 1), "%s: parameter gradients differ between two 2-thread runs", what);
+    ck_assert_msg(close_floats(din[1], din[2], (size_t)B * D, 1), "%s: input gradients differ between two 2-thread runs", what);
+    ck_assert_msg(close_floats(y[1], y[0], (size_t)B * A, exact), "%s: outputs differ between 1 and 2 threads", what);
+    ck_assert_msg(close_floats(g[1], g[0], np, exact), "%s: parameter gradients differ between 1 and 2 threads", what);
+    ck_assert_msg(close_floats(din[1], din[0], (size_t)B * D, exact), "%s: input gradients differ between 1 and 2 threads", what);
+    for (int t = 0; t < 3; t++) {
+        free(y[t]);
+        free(din[t]);
+        free(g[t]);
+    }
+    free(d);
+    free(x);
+    free(p);
+}
+
+START_TEST(test_threads_identical)
+{
+    int h2[2] = {64, 64}, h256[2] = {256, 40}, h1[1] = {64}, h70[1] = {70};
+    NetSpec mlp = mlp_spec(3, 9, 2, h2, 4), wide = mlp_spec(3, 7, 2, h256, 5), head = mlp_spec(3, 9, 1, h1, 1), odd = mlp_spec(3, 9, 1, h70, 1);
+    NetSpec cnn = chunked_cnn();
+    threads_case(&mlp, 64, 0, 0, "MLP 64,64");
+    threads_case(&mlp, 61, 1, 0, "MLP 64,64 with din");
+    threads_case(&wide, 100, 1, 0, "MLP 256,40");
+    threads_case(&head, 130, 0, 1, "lambda head 64");
+    threads_case(&odd, 33, 0, 1, "head 70 (not a multiple of 64)");
+    threads_case(&cnn, 37, 1, 0, "CNN 16,16 with din");
+    threads_case(&cnn, 5, 0, 0, "CNN, one chunk");
+    /* a pool of one thread is a team of one; NULL too */
+    Pool *one = pool_create(1);
+    ck_assert_msg(one != NULL && pool_threads(one) == 1 && pool_threads(NULL) == 1, "pool of one");
+    pool_free(one);
+    pool_free(NULL);
+    ck_assert_msg(pool_create(0) == NULL && pool_create(65) == NULL, "pool sizes outside [1, 64] accepted");
+}
+END_TEST
+
+/* pool_split: contiguous parts in order, aligned, covering [0, n). */
+START_TEST(test_pool_split)
+{
+    int cases[][3] = {{0, 1, 2}, {1, 8, 2}, {100, 16, 2}, {64, 8, 3}, {7, 1, 7}, {9, 4, 5}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int n = cases[c][0], align = cases[c][1], T = cases[c][2], next = 0;
+        for (int t = 0; t < T; t++) {
+            int lo, hi;
+            pool_split(n, align, t, T, &lo, &hi);
+            ck_assert_msg(lo == next && hi >= lo && hi <= n, "split(%d, %d) part %d of %d: [%d, %d) after %d", n, align, t, T, lo, hi, next);
+            ck_assert_msg(hi == n || hi % align == 0, "split(%d, %d) part %d of %d ends at %d, not a multiple of %d", n, align, t, T, hi, align);
+            next = hi;
+        }
+        ck_assert_msg(next == n, "split(%d, %d) over %d covers [0, %d)", n, align, T, next);
+    }
 }
 END_TEST
 
@@ -1173,6 +1358,12 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_forward_reference);
     tcase_add_test(tc, test_sparse_first_layer);
     tcase_add_test(tc, test_sparse_input_path);
+    tcase_add_test(tc, test_cnn_chunks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_threads_identical);
+    tcase_add_test(tc, test_pool_split);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 30);
