@@ -25,7 +25,9 @@ typedef struct {
     const char *configs; /* train section: comma-separated config names, NULL = all */
 } BenchOpts;
 
-/* Steps one env with random actions for about opts->seconds; prints a row. */
+/* Steps one env with random actions for about opts->seconds (or exactly
+ * opts->steps steps); prints a row. The mean return is over the episodes
+ * that finished, summed in double, so it does not drift with the run length. */
 static int bench_env_row(const char *label, const EnvConfig *cfg, const EnvMap *map, const BenchOpts *opts)
 {
     char err[512];
@@ -36,7 +38,8 @@ static int bench_env_row(const char *label, const EnvConfig *cfg, const EnvMap *
     }
     e.autoreset = 1;
     uint8_t obs[ENV_MAX_CELLS], reset_obs[ENV_MAX_CELLS];
-    float reward, sum = 0.0f;
+    float reward;
+    double sum = 0.0;
     uint8_t term, trunc;
     Rng rng;
     rng_seed(&rng, 1, 0xbe9c);
@@ -44,23 +47,27 @@ static int bench_env_row(const char *label, const EnvConfig *cfg, const EnvMap *
     long steps = 0, episodes0 = e.episodes;
     double t0 = clock_seconds(), elapsed;
     do {
-        for (int i = 0; i < 65536; i++) {
+        long block = opts->steps > 0 && opts->steps - steps < 65536 ? opts->steps - steps : 65536;
+        for (long i = 0; i < block; i++) {
             env_step(&e, (int)rng_below(&rng, 4), obs, &reward, &term, &trunc, reset_obs);
-            sum += reward;
+            if (term | trunc)
+                sum += (double)e.last.ret;
         }
-        steps += 65536;
+        steps += block;
         elapsed = clock_seconds() - t0;
-    } while (elapsed < opts->seconds);
+    } while (opts->steps > 0 ? steps < opts->steps : elapsed < opts->seconds);
     long episodes = e.episodes - episodes0;
-    printf("%-22s %5d %12.2f %13.0f %9.3f\n", label, e.n, (double)steps / elapsed * 1e-6, (double)episodes / elapsed,
-           episodes ? (double)sum / (double)episodes : 0.0);
+    printf("%-22s %5d %12.2f %13.0f %9.3f\n", label, e.n, (double)steps / elapsed * 1e-6, (double)episodes / elapsed, episodes ? sum / (double)episodes : 0.0);
     return 0;
 }
 
 static int bench_env(const BenchOpts *opts)
 {
     static const char map_path[] = "envs/maps/fourrooms.txt";
-    printf("env steps/s, 1 core, random actions, compact obs every step, autoreset (%.1f s each)\n", opts->seconds);
+    if (opts->steps > 0)
+        printf("env steps/s, 1 core, random actions, compact obs every step, autoreset (%ld steps each)\n", opts->steps);
+    else
+        printf("env steps/s, 1 core, random actions, compact obs every step, autoreset (%.1f s each)\n", opts->seconds);
     printf("%-22s %5s %12s %13s %9s\n", "env", "size", "steps/s (M)", "episodes/s", "mean ret");
     int rc = 0;
     for (int k = 0; k < ENV_KIND_COUNT; k++) {
@@ -340,7 +347,7 @@ static void bench_usage(FILE *f)
     fprintf(f, "usage: equigrid bench [--seconds S] [--steps N] [--config A,B] [SECTION ...]   (default: all)\n\nsections:\n");
     for (int i = 0; i < NSECTIONS; i++)
         fprintf(f, "  %-6s %s\n", sections[i].name, sections[i].help);
-    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n  --steps N    env steps per training run (default: the config's)\n"
+    fprintf(f, "  %-6s every section above\n\noptions:\n  --seconds S  wall time per measurement (default 1)\n  --steps N    env steps per training run (default: the config's), and per env row instead of --seconds\n"
                "  --config A,B train only these configs (default: all of", "all");
     for (int i = 0; i < NTRAIN; i++)
         fprintf(f, "%s %s", i ? "," : "", train_configs[i]);
