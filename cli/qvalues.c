@@ -1,5 +1,6 @@
 /* qvalues.c - `equigrid qvalues`: a checkpoint's Q-values (and its
  * symmetrizer's views) on the start state of a map, as JSON. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,29 @@ static int qvalues_state(uint8_t *obs, const Agent *a, EnvMap *map, const char *
     return 0;
 }
 
+/* 0 if every value qvalues_print would print is finite; else -1 after
+ * naming the first one that is not (JSON has no inf or nan). */
+static int qvalues_finite(const Agent *a, const float *q)
+{
+    const char *bad = NULL;
+    int idx = 0;
+    for (int i = 0; i < a->A && !bad; i++)
+        if (!isfinite(q[i]))
+            bad = "q", idx = i;
+    if (a->sym.method != SYM_NONE) {
+        const float *vq = qmodel_view_q(a->online, 0), *w = qmodel_view_weight(a->online, 0);
+        for (int i = 0; i < a->sym.group.n * a->A && !bad; i++)
+            if (!isfinite(vq[i]))
+                bad = "a view's q", idx = i % a->A;
+        for (int i = 0; i < a->sym.group.n && !bad; i++)
+            if (!isfinite(w[i]))
+                bad = "a view's weight", idx = i;
+    }
+    if (bad)
+        fprintf(stderr, "equigrid qvalues: %s[%d] is not finite (the weights overflow float on this state); JSON cannot hold it, so nothing is printed\n", bad, idx);
+    return bad ? -1 : 0;
+}
+
 /* Prints the JSON object: q (the values acted on) and, for a symmetrized
  * agent, every view's values and weight and equizero's choice. */
 static void qvalues_print(const Agent *a, const float *q, int orient)
@@ -125,10 +149,10 @@ int cmd_qvalues(int argc, char **argv)
         fprintf(stderr, "equigrid qvalues: %s\n", a ? "out of memory" : err);
     } else if (qvalues_state(obs, a, map, mapfile, orient) == 0) {
         const float *q = agent_q(a, obs, 1);
-        if (q) {
+        if (q && qvalues_finite(a, q) == 0) {
             qvalues_print(a, q, orient);
             rc = 0;
-        } else {
+        } else if (!q) {
             fprintf(stderr, "equigrid qvalues: out of memory\n");
         }
     }

@@ -483,6 +483,38 @@ START_TEST(write_error_stops_run)
 }
 END_TEST
 
+/* qvalues prints JSON only: weights that are finite but overflow float on
+ * the state give a message, never "inf". */
+START_TEST(qvalues_never_prints_inf)
+{
+    const char *b = getenv("EQUIGRID_BIN");
+    char bin[512], *d = tmpdir(), path[600], map[600], cmd[2048], out[4096];
+    snprintf(bin, sizeof bin, "%s", b && *b ? b : "./equigrid");
+    snprintf(path, sizeof path, "%s/c.safetensors", d);
+    snprintf(map, sizeof map, "%s/m.txt", d);
+    FILE *f = fopen(map, "w");
+    ck_assert_msg(f && fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", f) >= 0 && fclose(f) == 0, "map");
+    Ckpt k;
+    ckpt_read(&k, base_ckpt);
+    for (int i = 0; i < k.n; i++)
+        if (strncmp(k.t[i].name, "q.", 2) == 0 && strstr(k.t[i].name, "weight"))
+            for (size_t j = 0; j < nbytes(&k.t[i]) / 4; j++)
+                ((float *)k.data[i])[j] = 3e38f;
+    ckpt_write(&k, path, NULL);
+    ckpt_free(&k);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s 2>&1", bin, path, map);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p != NULL, "popen");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1 && !strstr(out, "inf,") && !strstr(out, "{\"actions") && strstr(out, "not finite"), "qvalues on overflowing weights: %s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    ck_assert(system(cmd) == 0);
+    free(d);
+}
+END_TEST
+
 static Suite *resume_suite(void)
 {
     Suite *s = suite_create("resume");
@@ -496,6 +528,7 @@ static Suite *resume_suite(void)
     tcase_add_test(tc, counters_validated);
     tcase_add_test(tc, non_finite_weights);
     tcase_add_test(tc, metadata_config_validated);
+    tcase_add_test(tc, qvalues_never_prints_inf);
     suite_add_tcase(s, tc);
     tc = tcase_create("lifecycle");
     tcase_add_unchecked_fixture(tc, base_setup, NULL);
