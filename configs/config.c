@@ -16,15 +16,13 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ini.h>
 
 #include "../core/errmsg.h"
 #include "../core/file.h"
 #include "../core/suggest.h"
+#include "inifile.h"
 #include "../equivariance/group.h"
 
 /* Longest string value, so that every "key = value" line fits inih's line
@@ -618,28 +616,8 @@ void config_default(Config *c)
 
 typedef struct {
     Config *c;           /* the scratch copy being filled */
-    const char *name;    /* file path or text name, for messages */
-    FILE *f;             /* source: a file, or ... */
-    const char *s;       /* ... a string cursor */
-    int line;            /* number of the line inih is working on */
     int seen[NKEYS];     /* line where each key was set, 0 = not yet */
-    int failed;
-    char *err;
-    size_t errlen;
 } Parse;
-
-static void parse_fail(Parse *p, const char *fmt, ...)
-{
-    if (p->failed)
-        return;
-    p->failed = 1;
-    char what[MSG];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    errmsg_at(p->err, p->errlen, p->name, p->line, "%s", what);
-}
 
 /* First of `chars` or of an inline comment (';' after a blank), as inih finds it. */
 static const char *find_sep(const char *s, const char *chars)
@@ -652,65 +630,15 @@ static const char *find_sep(const char *s, const char *chars)
     return s;
 }
 
-/* inih's line reader: one line per call, leading blanks removed, always
- * ending in '\n' so inih never sees a partial line; checks the structure of
- * the line (section header known, "key = value" shape). Returns NULL at the
- * end of input or after an error. */
-static char *parse_reader(char *str, int num, void *stream)
+/* The structure of a line before inih parses it: a known section header,
+ * or the "key = value" shape. */
+static int parse_line(void *user, const char *str, int line, char *what, size_t whatlen)
 {
-    Parse *p = stream;
-    if (p->failed || num < 3)
-        return NULL;
-    size_t n = 0, cap = (size_t)num - 2;
-    int any = 0, toolong = 0, nul = 0;
-    for (;;) {
-        int ch;
-        if (p->f)
-            ch = getc(p->f);
-        else
-            ch = *p->s ? (unsigned char)*p->s++ : EOF;
-        if (ch == EOF)
-            break;
-        any = 1;
-        if (ch == '\n')
-            break;
-        if (ch == '\0')
-            nul = 1;
-        if (n < cap)
-            str[n++] = (char)ch;
-        else
-            toolong = 1;
-    }
-    if (!any)
-        return NULL;
-    str[n] = '\0';
-    p->line++;
-    if (toolong) {
-        parse_fail(p, "line longer than %d characters; allowed: shorter lines (string values up to %d characters)", (int)cap, VALUE_MAX);
-        return NULL;
-    }
-    if (nul) {
-        parse_fail(p, "line contains a NUL byte; allowed: text");
-        return NULL;
-    }
-    char *t = str;
-    if (p->line == 1 && (unsigned char)t[0] == 0xEF && (unsigned char)t[1] == 0xBB && (unsigned char)t[2] == 0xBF)
-        t += 3;
-    while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\f' || *t == '\v')
-        t++;
-    size_t len = strlen(t);
-    memmove(str, t, len + 1);
-    while (len && (str[len - 1] == ' ' || str[len - 1] == '\t' || str[len - 1] == '\r'))
-        str[--len] = '\0';
-
-    if (str[0] == '\0' || str[0] == ';' || str[0] == '#') {
-        /* blank line or comment */
-    } else if (str[0] == '[') {
+    (void)user, (void)line;
+    if (str[0] == '[') {
         const char *end = find_sep(str + 1, "]");
-        if (*end != ']') {
-            parse_fail(p, "%s: section header without ']'; allowed: %s", str, ALL_SECTIONS);
-            return NULL;
-        }
+        if (*end != ']')
+            return errmsg_set(what, whatlen, "%s: section header without ']'; allowed: %s", str, ALL_SECTIONS);
         char sec[64];
         size_t sl = (size_t)(end - (str + 1));
         if (sl >= sizeof sec)
@@ -720,78 +648,57 @@ static char *parse_reader(char *str, int num, void *stream)
         if (!section_known(sec)) {
             char hint[64];
             section_hint(sec, hint, sizeof hint);
-            parse_fail(p, "[%s]: unknown section%s; allowed: %s", sec, hint, ALL_SECTIONS);
-            return NULL;
+            return errmsg_set(what, whatlen, "[%s]: unknown section%s; allowed: %s", sec, hint, ALL_SECTIONS);
         }
-    } else {
-        const char *sep = find_sep(str, "=:");
-        if (*sep != '=' && *sep != ':') {
-            parse_fail(p, "'%s': expected 'key = value', '[section]' or a comment starting with ';' or '#'", str);
-            return NULL;
-        }
+        return 0;
     }
-    str[len] = '\n';
-    str[len + 1] = '\0';
-    return str;
+    const char *sep = find_sep(str, "=:");
+    if (*sep != '=' && *sep != ':')
+        return errmsg_set(what, whatlen, "'%s': expected 'key = value', '[section]' or a comment starting with ';' or '#'", str);
+    return 0;
 }
 
-static int parse_handler(void *user, const char *section, const char *name, const char *value)
+static int parse_pair(void *user, const char *section, const char *name, const char *value, int line, char *what, size_t whatlen)
 {
     Parse *p = user;
-    if (p->failed)
-        return 0;
     if (section[0] == '\0') {
         char hint[160], paren[170] = "";
         key_hint("", name, hint, sizeof hint);
         if (hint[0])
             snprintf(paren, sizeof paren, " (%s)", hint);
-        parse_fail(p, "%s = %s: key outside a section%s; allowed: keys after a section header, one of %s", name, value, paren, ALL_SECTIONS);
-        return 0;
+        return errmsg_set(what, whatlen, "%s = %s: key outside a section%s; allowed: keys after a section header, one of %s", name, value, paren, ALL_SECTIONS);
     }
     const Key *k = key_find(section, name);
     if (!k) {
-        char what[MSG];
-        unknown_key_msg(section, name, what, sizeof what);
-        parse_fail(p, "[%s] %s = %s: %s", section, name, value, what);
-        return 0;
+        char msg[MSG];
+        unknown_key_msg(section, name, msg, sizeof msg);
+        return errmsg_set(what, whatlen, "[%s] %s = %s: %s", section, name, value, msg);
     }
     int i = (int)(k - keys);
-    if (p->seen[i]) {
-        parse_fail(p, "[%s] %s = %s: duplicate key (first set on line %d); allowed: each key once per file", section, name, value, p->seen[i]);
-        return 0;
-    }
-    p->seen[i] = p->line;
+    if (p->seen[i])
+        return errmsg_set(what, whatlen, "[%s] %s = %s: duplicate key (first set on line %d); allowed: each key once per file", section, name, value, p->seen[i]);
+    p->seen[i] = line;
     char why[MSG];
-    if (key_set(k, p->c, value, why, sizeof why) != 0) {
-        parse_fail(p, "[%s] %s = %s: %s", section, name, value, why);
-        return 0;
-    }
-    return 1;
+    if (key_set(k, p->c, value, why, sizeof why) != 0)
+        return errmsg_set(what, whatlen, "[%s] %s = %s: %s", section, name, value, why);
+    return 0;
 }
 
-/* Runs inih over p's source into a copy of c; commits the copy on success. */
-static int parse_run(Config *c, Parse *p)
+/* Reads f (or text when f is NULL) into a copy of c; commits the copy on success. */
+static int parse_run(Config *c, const char *name, FILE *f, const char *text, char *err, size_t errlen)
 {
     Config tmp;
     memcpy(&tmp, c, sizeof tmp);
-    p->c = &tmp;
-    int rc = ini_parse_stream(parse_reader, p, parse_handler, p);
-    if (p->failed)
-        return -1;
-    if (p->f && ferror(p->f)) {
-        errmsg_set(p->err, p->errlen, "%s: read error: %s", p->name, strerror(errno));
-        return -1;
-    }
-    if (rc == -2) {
-        errmsg_set(p->err, p->errlen, "%s: out of memory", p->name);
-        return -1;
-    }
-    if (rc != 0) {
-        errmsg_at(p->err, p->errlen, p->name, rc, "syntax error; allowed: '[section]', 'key = value' or a comment");
-        return -1;
-    }
-    memcpy(c, &tmp, sizeof tmp);
-    return 0;
+    Parse p;
+    memset(&p, 0, sizeof p);
+    p.c = &tmp;
+    char hint[64];
+    snprintf(hint, sizeof hint, " (string values up to %d characters)", VALUE_MAX);
+    IniSource src = {.name = name, .f = f, .text = text, .line = parse_line, .pair = parse_pair, .user = &p, .long_hint = hint};
+    int rc = inifile_parse(&src, err, errlen);
+    if (rc == 0)
+        memcpy(c, &tmp, sizeof tmp);
+    return rc;
 }
 
 int config_load(Config *c, const char *path, char *err, size_t errlen)
@@ -799,26 +706,14 @@ int config_load(Config *c, const char *path, char *err, size_t errlen)
     FILE *f = file_open_read(path, err, errlen);
     if (!f)
         return -1;
-    Parse p;
-    memset(&p, 0, sizeof p);
-    p.name = path;
-    p.f = f;
-    p.err = err;
-    p.errlen = errlen;
-    int rc = parse_run(c, &p);
+    int rc = parse_run(c, path, f, NULL, err, errlen);
     fclose(f);
     return rc;
 }
 
 int config_from_string(Config *c, const char *text, const char *name, char *err, size_t errlen)
 {
-    Parse p;
-    memset(&p, 0, sizeof p);
-    p.name = name;
-    p.s = text;
-    p.err = err;
-    p.errlen = errlen;
-    return parse_run(c, &p);
+    return parse_run(c, name, NULL, text, err, errlen);
 }
 
 int config_set(Config *c, const char *assignment, char *err, size_t errlen)

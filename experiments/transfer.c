@@ -12,6 +12,8 @@
 #include "../core/atomicfile.h"
 #include "../core/buf.h"
 #include "../core/errmsg.h"
+#include "../core/file.h"
+#include "../configs/inifile.h"
 #include "../render/plot.h"
 
 static const char *const stage_names[TRANSFER_STAGES] = {"pretrain", "zeroshot", "finetune"};
@@ -46,14 +48,12 @@ typedef struct {
     TransferEnv *env; /* the current [env NAME], NULL in [transfer] */
     char sec[16];     /* "", "transfer" or "env" */
     int have_out;
-    char *err;
-    size_t errlen;
 } TransferParse;
 
 static const char TRANSFER_KEYS[] = "name, seeds, out, jobs, methods, groups, lambda_steps, finetune_steps, set, lambda_set, finetune_set, scratch_set";
 
 /* A section header's name (without brackets) on line lineno. */
-static int transfer_section(TransferParse *p, char *nm, int lineno)
+static int transfer_section(TransferParse *p, char *nm, int lineno, char *what, size_t wl)
 {
     TransferSpec *t = p->t;
     if (strcmp(nm, "transfer") == 0) {
@@ -66,31 +66,28 @@ static int transfer_section(TransferParse *p, char *nm, int lineno)
         env->line = lineno;
         for (int i = 0; i < t->nenvs - 1; i++)
             if (strcmp(t->envs[i].name, env->name) == 0)
-                return errmsg_at(p->err, p->errlen, t->path, lineno, "[env %s]: duplicate env name (first at line %d)", env->name, t->envs[i].line);
+                return errmsg_set(what, wl, "[env %s]: duplicate env name (first at line %d)", env->name, t->envs[i].line);
         p->env = env;
         snprintf(p->sec, sizeof p->sec, "env");
         return 0;
     }
-    return errmsg_at(p->err, p->errlen, t->path, lineno, "[%s]: unknown section; allowed: [transfer], [env NAME] (at most %d)", nm, TR_MAX_ENVS);
+    return errmsg_set(what, wl, "[%s]: unknown section; allowed: [transfer], [env NAME] (at most %d)", nm, TR_MAX_ENVS);
 }
 
-/* A key of [transfer]: 0, 1 (bad value) or -1 (unknown key, message set). */
-static int transfer_key(TransferParse *p, const char *key, const char *val, int lineno)
+/* A key of [transfer]: 0, 1 (bad value) or -1 (message in what). */
+static int transfer_key(TransferParse *p, const char *key, const char *val, char *what, size_t wl)
 {
     TransferSpec *t = p->t;
-    char *end;
+    char *end, why[256];
     if (strcmp(key, "name") == 0) {
         snprintf(t->name, sizeof t->name, "%s", val);
         return strlen(val) >= sizeof t->name;
     }
     if (strcmp(key, "seeds") == 0) {
-        uint64_t seeds[CMP_MAX_SEEDS];
-        char why[256];
-        if (strlen(val) >= sizeof t->seeds)
-            return errmsg_at(p->err, p->errlen, t->path, lineno, "[transfer] seeds = %.40s...: %zu characters; allowed: at most %zu", val, strlen(val), sizeof t->seeds - 1);
-        if (compare_parse_seeds(val, seeds, why, sizeof why) < 0)
-            return errmsg_at(p->err, p->errlen, t->path, lineno, "[transfer] seeds = %s: %s", val, why);
-        snprintf(t->seeds, sizeof t->seeds, "%s", val);
+        int n = compare_parse_seeds(val, t->seeds, why, sizeof why);
+        if (n < 0)
+            return errmsg_set(what, wl, "[transfer] seeds = %s: %s", val, why);
+        t->nseeds = n;
         return 0;
     }
     if (strcmp(key, "out") == 0) {
@@ -126,11 +123,11 @@ static int transfer_key(TransferParse *p, const char *key, const char *val, int 
         return add_set(t->ft, &t->nft, val) != 0;
     if (strcmp(key, "scratch_set") == 0)
         return add_set(t->scratch, &t->nscratch, val) != 0;
-    return errmsg_at(p->err, p->errlen, t->path, lineno, "[transfer] %s: unknown key; allowed: %s", key, TRANSFER_KEYS);
+    return errmsg_set(what, wl, "[transfer] %s: unknown key; allowed: %s", key, TRANSFER_KEYS);
 }
 
-/* A key of [env NAME]: 0, 1 (bad value) or -1 (unknown key, message set). */
-static int env_key(TransferParse *p, const char *key, const char *val, int lineno)
+/* A key of [env NAME]: 0, 1 (bad value) or -1 (message in what). */
+static int env_key(TransferParse *p, const char *key, const char *val, char *what, size_t wl)
 {
     TransferEnv *env = p->env;
     if (strcmp(key, "config") == 0) {
@@ -139,29 +136,18 @@ static int env_key(TransferParse *p, const char *key, const char *val, int linen
     }
     if (strcmp(key, "set") == 0)
         return add_set(env->sets, &env->nsets, val) != 0;
-    return errmsg_at(p->err, p->errlen, p->t->path, lineno, "[env %s] %s: unknown key; allowed: config, set", env->name, key);
-}
-
-/* "key = value" on line lineno. */
-static int transfer_pair(TransferParse *p, const char *key, const char *val, int lineno)
-{
-    int rc = strcmp(p->sec, "transfer") == 0 ? transfer_key(p, key, val, lineno) : env_key(p, key, val, lineno);
-    if (rc > 0)
-        return errmsg_at(p->err, p->errlen, p->t->path, lineno,
-                         "%s = %s: invalid value (methods: equitune,equizero,lambda; groups: comma-separated group names; steps: non-negative integers; set: section.key=value, at most %d)",
-                         key, val, TR_MAX_SETS);
-    return rc;
+    return errmsg_set(what, wl, "[env %s] %s: unknown key; allowed: config, set", env->name, key);
 }
 
 /* After the last line: every env has a config; defaults for the rest. */
-static int transfer_finish(TransferParse *p)
+static int transfer_finish(TransferParse *p, char *err, size_t errlen)
 {
     TransferSpec *t = p->t;
     if (t->nenvs == 0)
-        return errmsg_set(p->err, p->errlen, "%s: no [env NAME] section", t->path);
+        return errmsg_set(err, errlen, "%s: no [env NAME] section", t->path);
     for (int i = 0; i < t->nenvs; i++)
         if (!t->envs[i].config[0])
-            return errmsg_at(p->err, p->errlen, t->path, t->envs[i].line, "[env %s]: no config = PATH", t->envs[i].name);
+            return errmsg_at(err, errlen, t->path, t->envs[i].line, "[env %s]: no config = PATH", t->envs[i].name);
     if (!t->nmethods)
         split_list("equitune,equizero,lambda", t->methods, &t->nmethods);
     if (!t->ngroups)
@@ -171,57 +157,61 @@ static int transfer_finish(TransferParse *p)
     return 0;
 }
 
-/* One line of the spec (modified in place). */
-static int transfer_line(TransferParse *p, char *line, int lineno)
+/* inifile's line check: section headers, and keys only as "key = value"
+ * inside a section. */
+static int transfer_line(void *user, const char *text, int line, char *what, size_t wl)
 {
-    char *s = compare_clean_line(line);
-    if (!*s)
-        return 0;
+    TransferParse *p = user;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *s = compare_clean_line(buf);
     if (*s == '[') {
         char *close = strchr(s, ']');
-        if (close)
-            *close = '\0';
-        return transfer_section(p, compare_trim(s + 1), lineno);
+        if (!close)
+            return errmsg_set(what, wl, "%s: section header without ']'; allowed: [transfer], [env NAME]", s);
+        *close = '\0';
+        return transfer_section(p, compare_trim(s + 1), line, what, wl);
     }
-    char *eq = strchr(s, '=');
-    if (!eq || !p->sec[0])
-        return errmsg_at(p->err, p->errlen, p->t->path, lineno, "%s: expected 'key = value' inside [transfer] or [env NAME]", s);
-    *eq = '\0';
-    return transfer_pair(p, compare_trim(s), compare_trim(eq + 1), lineno);
+    const char *sep = s + strcspn(s, "=:");
+    if (*sep != '=' || !p->sec[0])
+        return errmsg_set(what, wl, "%s: expected 'key = value' inside [transfer] or [env NAME]", s);
+    return 0;
+}
+
+/* inifile's pair callback ("key = value" on line). */
+static int transfer_pair(void *user, const char *section, const char *key, const char *val, int line, char *what, size_t wl)
+{
+    TransferParse *p = user;
+    (void)section, (void)line; /* the section as transfer_line saw it is p->sec */
+    int rc = strcmp(p->sec, "transfer") == 0 ? transfer_key(p, key, val, what, wl) : env_key(p, key, val, what, wl);
+    if (rc > 0)
+        return errmsg_set(what, wl,
+                          "%s = %s: invalid value (methods: equitune,equizero,lambda; groups: comma-separated group names; steps: non-negative integers; set: section.key=value, at most %d)",
+                          key, val, TR_MAX_SETS);
+    return rc;
 }
 
 int transfer_load(TransferSpec *t, const char *path, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
-    snprintf(t->seeds, sizeof t->seeds, "1,2,3,4,5");
+    t->nseeds = 5;
+    for (int i = 0; i < 5; i++)
+        t->seeds[i] = (uint64_t)i + 1;
     snprintf(t->name, sizeof t->name, "transfer");
     t->lambda_steps = 5000;
     t->finetune_steps = 10000;
-    FILE *f = fopen(path, "r");
+    FILE *f = file_open_read(path, err, errlen);
     if (!f)
-        return errmsg_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    TransferParse p = {.t = t, .err = err, .errlen = errlen};
-    char line[1024];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f))
-        rc = transfer_line(&p, line, ++lineno);
+        return -1;
+    TransferParse p = {.t = t};
+    IniSource src = {.name = path, .f = f, .line = transfer_line, .pair = transfer_pair, .user = &p};
+    int rc = inifile_parse(&src, err, errlen);
     fclose(f);
-    return rc == 0 ? transfer_finish(&p) : -1;
+    return rc == 0 ? transfer_finish(&p, err, errlen) : -1;
 }
 
 /* ---- the stages ---- */
-
-/* The spec's seed list into s, by the rules of a compare spec's seeds. */
-static int stage_seeds(const TransferSpec *t, CompareSpec *s, char *err, size_t errlen)
-{
-    char why[256];
-    int n = compare_parse_seeds(t->seeds, s->seeds, why, sizeof why);
-    if (n < 0)
-        return errmsg_set(err, errlen, "%s: seeds = %s: %s", t->path, t->seeds, why);
-    s->nseeds = n;
-    return 0;
-}
 
 /* Adds "key=value" built with printf to v; returns -1 with err. */
 static int vset(CompareVariant *v, char *err, size_t errlen, const char *f, const char *a)
@@ -305,7 +295,9 @@ CompareSpec *transfer_stage(const TransferSpec *t, TransferStage stage, char *er
     }
     snprintf(s->name, sizeof s->name, "%s-%s", t->name, stage_names[stage]);
     snprintf(s->out, sizeof s->out, "%s/%s", t->out, stage_names[stage]);
-    int rc = stage_seeds(t, s, err, errlen);
+    memcpy(s->seeds, t->seeds, sizeof s->seeds);
+    s->nseeds = t->nseeds;
+    int rc = 0;
     for (int e = 0; e < t->nenvs && rc == 0; e++)
         rc = stage_env(t, stage, &t->envs[e], s, err, errlen);
     if (rc != 0) {

@@ -34,7 +34,8 @@ typedef struct {
     char path[CMP_PATH];              /* the spec file, for messages */
     char name[64];
     char out[200];                    /* output directory (default runs/transfer-NAME) */
-    char seeds[CFG_STR];              /* the seed list as written ("1,2,3,4,5") */
+    int nseeds;
+    uint64_t seeds[CMP_MAX_SEEDS];    /* distinct (compare_parse_seeds) */
     int jobs;                         /* parallel runs; 0 = number of cores */
     long lambda_steps, finetune_steps;
     int nmethods, ngroups;
@@ -45,15 +46,15 @@ typedef struct {
     TransferEnv envs[TR_MAX_ENVS];
 } TransferSpec;
 
-/* Reads a transfer spec into t. Returns 0, or -1 with "path:line: what was
- * wrong; allowed ..." (unknown section or key, bad value, duplicate env,
- * missing config, no env; seeds follow compare_parse_seeds: distinct,
- * non-negative, at most CMP_MAX_SEEDS, in at most CFG_STR - 1 characters). */
+/* Reads a transfer spec into t (configs/inifile.h; keys with "set" in
+ * their name repeat). Returns 0, or -1 with "path:line: what was wrong;
+ * allowed ..." (unknown section or key, bad value, seeds by the rules of
+ * compare specs, duplicate env, missing config, no env, an over-long line). */
 int transfer_load(TransferSpec *t, const char *path, char *err, size_t errlen);
 
 /* The compare spec of one stage (variants named ENV-plain, ENV-scratch,
- * ENV-METHOD-GROUP); NULL with a message (bad seeds, too many variants or
- * overrides, out of memory). Free with compare_spec_free. */
+ * ENV-METHOD-GROUP); NULL with a message (too many variants or overrides,
+ * out of memory). Free with compare_spec_free. */
 CompareSpec *transfer_stage(const TransferSpec *t, TransferStage stage, char *err, size_t errlen);
 
 /* Wall-clock seconds a finished stage took: stage->out/seconds.txt; -1 when

@@ -224,8 +224,12 @@ START_TEST(test_transfer_seeds)
     many[0] = '\0';
     for (int i = 0; i < 20; i++) /* 20 seeds, 399 characters: once cut to fit */
         snprintf(many + strlen(many), sizeof many - strlen(many), "%s10000000000000000%02d", i ? "," : "", i);
-    expect_transfer_seeds_error(many, "at most 255");
-    char path[1200], err[2048];
+    char path[1200], err[2048], text[2048];
+    snprintf(text, sizeof text, "[transfer]\nseeds = %s\n[env a]\nconfig = configs/goal-none.ini\n", many);
+    spec_file(path, sizeof path, "transfer", text);
+    TransferSpec *lt = malloc(sizeof *lt);
+    ck_assert_msg(lt && transfer_load(lt, path, err, sizeof err) != 0 && strstr(err, ":2: line longer than 198 characters"), "a seed list longer than a line: %s", err);
+    free(lt);
     spec_file(path, sizeof path, "transfer", "[transfer]\nseeds = 4, 2,9\n[env a]\nconfig = configs/goal-none.ini\n");
     TransferSpec *t = malloc(sizeof *t);
     ck_assert_msg(t && transfer_load(t, path, err, sizeof err) == 0, "a good seed list loads: %s", t ? err : "out of memory");
@@ -249,6 +253,44 @@ static void eval_csv(const char *dir, const long *step, const double *ret, const
     snprintf(path, sizeof path, "%s/eval.csv", dir);
     write_file(path, buf);
 }
+
+/* The spec goes through inih (configs/inifile.h): repeated keys in order
+ * with their lines, indented lines as keys of their own, over-long lines an
+ * error naming their line instead of being split. */
+START_TEST(test_ini_lines)
+{
+    make_tmp();
+    char path[1200], err[2048];
+    spec_file(path, sizeof path, "rep", "[compare]\nseeds = 1\n[variant a]\nconfig = configs/goal-none.ini\nset = train.lr=1e-3 ; a comment\n"
+                                        "   set = train.steps=100\nset = train.lr=2e-3\n");
+    CompareSpec *s = compare_spec_load(path, err, sizeof err);
+    ck_assert_msg(s != NULL, "load: %s", err);
+    const CompareVariant *v = &s->variants[0];
+    ck_assert_msg(v->nsets == 3, "three sets, the indented one included: %d", v->nsets);
+    ck_assert_msg(strcmp(v->sets[0], "train.lr=1e-3") == 0 && strcmp(v->sets[1], "train.steps=100") == 0 && strcmp(v->sets[2], "train.lr=2e-3") == 0, "in order, comment stripped");
+    ck_assert_msg(v->set_line[0] == 5 && v->set_line[1] == 6 && v->set_line[2] == 7 && v->config_line == 4 && v->line == 3, "line numbers: %d %d %d", v->set_line[0], v->set_line[1], v->set_line[2]);
+    compare_spec_free(s);
+
+    char text[2048] = "[compare]\n;";
+    memset(text + 11, 'x', 1100);
+    strcpy(text + 1111, " name = evil\n[variant a]\nconfig = configs/goal-none.ini\n");
+    expect_error(text, 0, ":2: line longer than 198 characters", NULL);
+    char edge[512] = "[variant a]\nconfig = configs/goal-none.ini\n;";
+    size_t n = strlen(edge);
+    memset(edge + n, 'y', 197);
+    strcpy(edge + n + 197, "\n");
+    spec_file(path, sizeof path, "edge", edge);
+    s = compare_spec_load(path, err, sizeof err);
+    ck_assert_msg(s != NULL, "a 198-character line is read: %s", err);
+    compare_spec_free(s);
+    expect_error("[variant a]\nconfig: configs/goal-none.ini\n", 0, ":2: config: configs/goal-none.ini: syntax error", NULL);
+    expect_error("seeds = 1\n[variant a]\nconfig = configs/goal-none.ini\n", 0, ":1: seeds = 1: key outside a section", NULL);
+    expect_error("[compare]\n[variant a]\nconfig = configs/goal-none.ini\n[compare]\n", 0, ":4: [compare] appears twice", NULL);
+    expect_error("[compare] x\n", 0, ":1: [compare] x: malformed section header", NULL);
+    expect_error("[compare]\nseeds = 1,1\n[variant a]\nconfig = configs/goal-none.ini\n", 0, ":2: [compare] seeds = 1,1", "listed twice");
+    rm_tmp();
+}
+END_TEST
 
 START_TEST(test_stats)
 {
@@ -474,6 +516,7 @@ int main(void)
         {"parse", test_parse},
         {"errors", test_errors},
         {"transfer_seeds", test_transfer_seeds},
+        {"ini_lines", test_ini_lines},
         {"stats", test_stats},
         {"resume", test_resume_skips_finished},
         {"emit_collect", test_emit_collect_roundtrip},
