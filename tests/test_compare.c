@@ -14,6 +14,7 @@
 #include "../experiments/compare.h"
 #include "../experiments/transfer.h"
 #include "../render/plot.h"
+#include "check_main.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
  * build's own binary, so the sanitizer build tests its sanitized program),
@@ -506,7 +507,7 @@ START_TEST(test_plot)
 }
 END_TEST
 
-int main(void)
+static Suite *compare_suite(void)
 {
     Suite *s = suite_create("compare");
     const struct {
@@ -528,9 +529,7 @@ int main(void)
         tcase_add_test(tc, cases[i].test);
         suite_add_tcase(s, tc);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+CHECK_MAIN(compare_suite)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../configs/config.h"
+#include "check_main.h"
 
 enum { ERRLEN = 2048 };
 
@@ -677,11 +678,4 @@ static Suite *config_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(config_suite)

@@ -18,6 +18,7 @@
 #include "../core/errmsg.h"
 #include "../core/progress.h"
 #include "../core/suggest.h"
+#include "check_main.h"
 
 static char tmpdir[64];
 
@@ -224,7 +225,7 @@ START_TEST(test_clock)
 }
 END_TEST
 
-int main(void)
+static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
     const struct {
@@ -245,9 +246,7 @@ int main(void)
         tcase_add_test(tc, cases[i].test);
         suite_add_tcase(s, tc);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+CHECK_MAIN(core_suite)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../envs/env.h"
+#include "check_main.h"
 
 static const char *const map_files[] = {"envs/maps/lava_bridge.txt", "envs/maps/corridor.txt", "envs/maps/fourrooms.txt"};
 enum { NMAPS = sizeof map_files / sizeof map_files[0] };
@@ -1058,11 +1059,4 @@ static Suite *env_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(env_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(env_suite)

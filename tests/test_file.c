@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/file.h"
+#include "check_main.h"
 
 static char dir[64];
 
@@ -88,11 +89,4 @@ static Suite *file_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(file_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(file_suite)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../equivariance/group.h"
+#include "check_main.h"
 
 enum { TN = 5 }; /* odd side: has a centre cell */
 enum { TN2 = 4 }; /* even side */
@@ -309,11 +310,4 @@ static Suite *group_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(group_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(group_suite)

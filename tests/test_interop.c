@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../nn/safetensors.h"
+#include "check_main.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN, else ./equigrid. */
 static const char *bin(void)
@@ -240,7 +241,7 @@ START_TEST(export_networks_only)
 }
 END_TEST
 
-int main(void)
+static Suite *interop_suite(void)
 {
     Suite *s = suite_create("interop");
     TCase *tc = tcase_create("qvalues.py");
@@ -248,9 +249,7 @@ int main(void)
     tcase_add_test(tc, qvalues_py);
     tcase_add_test(tc, export_networks_only);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+CHECK_MAIN(interop_suite)

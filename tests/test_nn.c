@@ -17,6 +17,7 @@
 #include "../core/clock.h"
 #include "../nn/gemm.h"
 #include "../nn/nn.h"
+#include "check_main.h"
 
 /* ---------- helpers ---------- */
 
@@ -1395,9 +1396,5 @@ int main(int argc, char **argv)
         bench();
         return 0;
     }
-    SRunner *sr = srunner_create(nn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return check_main_run(nn_suite());
 }

@@ -24,6 +24,7 @@
 #include "../envs/env.h"
 #include "../render/render.h"
 #include "../render/window.h"
+#include "check_main.h"
 
 enum { N = 7 };
 
@@ -874,11 +875,4 @@ static Suite *render_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(render_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(render_suite)

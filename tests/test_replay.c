@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../replay/replay.h"
+#include "check_main.h"
 
 /* Fills a state whose every byte encodes the transition number t. */
 static void state_of(uint8_t *s, int ncells, int t, int salt)
@@ -234,11 +235,4 @@ static Suite *replay_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(replay_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(replay_suite)

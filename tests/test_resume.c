@@ -18,6 +18,7 @@
 
 #include "../agents/agent.h"
 #include "../agents/train.h"
+#include "check_main.h"
 
 static void small_config(Config *c, long steps)
 {
@@ -542,11 +543,4 @@ static Suite *resume_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(resume_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(resume_suite)

@@ -13,6 +13,7 @@
 
 #include "../nn/safetensors.h"
 #include "../core/rng.h"
+#include "check_main.h"
 
 static char dir[64];
 static char path[128];
@@ -605,11 +606,4 @@ static Suite *st_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(st_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(st_suite)

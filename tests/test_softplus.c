@@ -15,6 +15,7 @@
 
 #include "../core/rng.h"
 #include "../equivariance/softplus.h"
+#include "check_main.h"
 
 #define MAX_ULP 4.0       /* allowed error where the exact result is a normal float */
 #define MAX_REL 5e-7      /* the same bound as a relative error */
@@ -366,11 +367,4 @@ static Suite *softplus_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(softplus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(softplus_suite)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../equivariance/sym.h"
+#include "check_main.h"
 
 enum { C_ = 3, N_ = 5, MAXB = 8 };
 
@@ -1051,11 +1052,4 @@ static Suite *sym_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(sym_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(sym_suite)

@@ -15,6 +15,7 @@
 
 #include "../agents/agent.h"
 #include "../agents/train.h"
+#include "check_main.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
  * build's own binary, so the sanitizer build tests its sanitized program),
@@ -539,7 +540,7 @@ START_TEST(user_messages)
 END_TEST
 
 
-int main(void)
+static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("learning");
@@ -565,9 +566,7 @@ int main(void)
     tcase_set_timeout(tc, 300); /* 42 M env steps: a few seconds, a minute under the sanitizers */
     tcase_add_test(tc, bench_env_mean_return);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+CHECK_MAIN(train_suite)
