@@ -20,7 +20,8 @@ static void compare_usage(FILE *f)
                "(default: [compare] jobs, or the number of cores), then writes OUT/summary.md, summary.csv,\n"
                "curves.png and curves.svg. Finished runs (OUT/VARIANT/seed-S/done) are skipped and\n"
                "interrupted ones resume from their checkpoint, so rerunning continues an experiment;\n"
-               "Ctrl-C stops every run cleanly (exit 130).\n\n"
+               "Ctrl-C (or SIGTERM) stops every run cleanly and exits 130 (143); a second Ctrl-C\n"
+               "kills the runs, which then resume from their last checkpoint.\n\n"
                "  --set k=v        override a config key in every run (repeatable)\n"
                "  --jobs N         runs at a time\n"
                "  --emit-jobs FILE write one shell command per run (GNU parallel, a Slurm array) and run nothing\n"
@@ -105,7 +106,7 @@ int cmd_compare(int argc, char **argv)
     }
     experiment_install_signals();
     rc = experiment_run_spec(s, sets, nsets, exe, experiment_default_jobs(s->jobs, jobs), quiet, "compare");
-    if (rc != 130) {
+    if (!experiment_stop && rc != 130) {
         int src = experiment_summarize(s, "compare", quiet);
         if (rc == 0)
             rc = src;

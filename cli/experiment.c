@@ -7,12 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
-volatile sig_atomic_t experiment_stop;
+volatile sig_atomic_t experiment_stop, experiment_signal;
 
+/* Counts the stop requests (the queue escalates on the second) and keeps
+ * the signal for the exit status. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    experiment_stop = 1;
+    experiment_signal = sig;
+    if (experiment_stop < 100)
+        experiment_stop = experiment_stop + 1;
+}
+
+int experiment_stopped_status(void)
+{
+    return experiment_stop ? 128 + (int)experiment_signal : 0;
 }
 
 void experiment_install_signals(void)
@@ -83,8 +91,9 @@ int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets
     if (!quiet)
         fprintf(stderr, "equigrid %s: %s: %d runs: %d already finished, %d ran, %d failed%s\n", cmd, s->name, res.total, res.skipped, res.succeeded, res.failed, res.interrupted ? ", some interrupted" : "");
     if (experiment_stop || res.interrupted) {
-        fprintf(stderr, "equigrid %s: interrupted; the runs checkpointed; run the same command again to resume\n", cmd);
-        return 130;
+        fprintf(stderr, "equigrid %s: interrupted; %s; run the same command again to resume\n", cmd,
+                experiment_stop >= 2 ? "the runs were killed and resume from their last checkpoints" : "the runs checkpointed");
+        return experiment_stop ? experiment_stopped_status() : 130;
     }
     return res.failed ? 1 : 0;
 }

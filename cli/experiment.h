@@ -10,8 +10,12 @@
 
 #include "../experiments/compare.h"
 
-/* Raised by SIGINT or SIGTERM once experiment_install_signals ran. */
+/* Raised by SIGINT or SIGTERM once experiment_install_signals ran: the
+ * number of such signals (the run queue kills its children on the second). */
 extern volatile sig_atomic_t experiment_stop;
+/* 0 while no stop signal came, else 128 + the last one (130 SIGINT, 143
+ * SIGTERM): the exit status of an interrupted compare or transfer. */
+int experiment_stopped_status(void);
 
 /* Absolute path of this program into buf (argv as passed to the subcommand:
  * argv[-1] is the program's own argv[0]). 0, or -1 when it cannot be found. */
@@ -21,7 +25,8 @@ int experiment_self_exe(char *buf, size_t len, char **argv);
 int experiment_default_jobs(int spec_jobs, int cli_jobs);
 /* Parses a --jobs value (1..1024) into *jobs; prints the error for cmd. */
 int experiment_parse_jobs(const char *cmd, const char *s, int *jobs);
-/* SIGINT and SIGTERM raise experiment_stop (and stop the runs cleanly). */
+/* SIGINT and SIGTERM raise experiment_stop (the first stops the runs
+ * cleanly, a second kills them). */
 void experiment_install_signals(void);
 /* Runs one spec locally; prints progress (unless quiet) and failures;
  * returns 0, 1 (failures) or 130 (interrupted). */

@@ -86,7 +86,7 @@ static int stage_run(const CompareSpec *st, const char *exe, int jobs, int quiet
     /* a resumed stage with nothing to do keeps the time it first took */
     if (r == 0 && *secs > 2.0)
         transfer_stage_seconds_write(st, *secs, err, sizeof err);
-    if (r != 0 && r != 130)
+    if (r != 0 && !experiment_stop)
         fprintf(stderr, "equigrid transfer: stage %s had failed runs; later stages need its checkpoints, so stopping here (rerun to retry)\n", st->name);
     return r;
 }

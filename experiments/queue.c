@@ -116,13 +116,24 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
     }
     double t0 = clock_seconds(), last_draw = 0;
     int next = 0, running = 0, finished_now = 0, rc = 0, forwarded = 0;
-    while (next < npending || running > 0) {
+    for (;;) {
         int stopping = opt->stop && *opt->stop;
+        /* stopping (or failing) launches nothing more: the loop ends once
+         * the running children have exited, queued runs or not */
+        if (running == 0 && (stopping || rc != 0 || next >= npending))
+            break;
         if (stopping && !forwarded) {
             for (int j = 0; j < jobs; j++)
                 if (kids[j].pid > 0)
                     kill(kids[j].pid, SIGINT);
             forwarded = 1;
+        }
+        if (opt->stop && *opt->stop >= 2 && forwarded < 2) {
+            /* a second signal: no waiting for checkpoints */
+            for (int j = 0; j < jobs; j++)
+                if (kids[j].pid > 0)
+                    kill(kids[j].pid, SIGKILL);
+            forwarded = 2;
         }
         /* launch */
         while (!stopping && rc == 0 && next < npending && running < jobs) {
@@ -165,7 +176,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             res->launched++;
         }
         if (rc != 0 && running == 0)
-            break;
+            continue;
         if (rc != 0 && !forwarded) {
             for (int j = 0; j < jobs; j++)
                 if (kids[j].pid > 0)
@@ -197,7 +208,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
                     res->succeeded++;
                     finished_now++;
                 }
-            } else if (code == 130 && (stopping || forwarded)) {
+            } else if (forwarded && (code == 130 || code == 143 || code == 128 + SIGKILL)) {
                 res->interrupted++;
             } else {
                 res->failed++;

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../experiments/compare.h"
@@ -414,6 +417,89 @@ START_TEST(test_resume_skips_finished)
 }
 END_TEST
 
+/* Runs `BIN compare SPEC` in the background (output to log); returns its pid. */
+static pid_t spawn_compare(const char *spec, const char *log)
+{
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork");
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        if (!f || dup2(fileno(stdout), 2) < 0)
+            _exit(127);
+        execl(bin(), bin(), "compare", spec, "--jobs", "1", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Sends sig (twice if twice) once path exists; returns the exit status and
+ * the seconds from the (first) signal to the exit. */
+static int stop_when(pid_t pid, const char *path, int sig, int twice, double *secs)
+{
+    for (int i = 0; i < 3000 && access(path, F_OK) != 0; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    ck_assert_msg(access(path, F_OK) == 0, "%s never appeared", path);
+    double t0 = now_s();
+    kill(pid, sig);
+    if (twice) {
+        nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+        kill(pid, sig);
+    }
+    int st = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (now_s() - t0 > 30) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            *secs = 99;
+            return -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+    }
+    *secs = now_s() - t0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Ctrl-C or SIGTERM while runs are still queued: compare exits in seconds
+ * (it used to wait forever for runs it would never launch), with 130 or
+ * 143, the interrupted run resumable; a second Ctrl-C works as well. */
+START_TEST(test_stop_with_queued_runs)
+{
+    make_tmp();
+    char cwd[512], text[2048], path[1200], err[2048], dir[600], metrics[700], log[700];
+    ck_assert_msg(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
+    snprintf(text, sizeof text, "[compare]\nname = long\nseeds = 1, 2, 3\nout = OUT\n\n[variant none]\nconfig = %s/configs/goal-none.ini\nset = env.size=5\nset = train.steps=100000000\nset = train.checkpoint_every=0\nset = eval.eval_every=0\n", cwd);
+    spec_file(path, sizeof path, "long", text);
+    CompareSpec *s = compare_spec_load(path, err, sizeof err);
+    ck_assert_msg(s != NULL, "spec: %s", err);
+    compare_run_dir(s, 0, 1, dir, sizeof dir);
+    snprintf(metrics, sizeof metrics, "%s/.lock", dir); /* written by each trainer once it started */
+    snprintf(log, sizeof log, "%s/compare.log", tmpdir);
+    const struct {
+        int sig, twice, code;
+    } cases[] = {{SIGINT, 0, 130}, {SIGTERM, 0, 143}, {SIGINT, 1, 130}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double secs;
+        unlink(metrics);
+        pid_t pid = spawn_compare(path, log);
+        int code = stop_when(pid, metrics, cases[i].sig, cases[i].twice, &secs);
+        ck_assert_msg(code == cases[i].code && secs < 15, "case %zu: signal %d%s: exit %d after %.1f s (expected %d within seconds)", i, cases[i].sig, cases[i].twice ? " twice" : "", code, secs, cases[i].code);
+        ck_assert_msg(compare_run_state(dir) == RUN_RESUME, "case %zu: the interrupted run is not resumable (state %d)", i, (int)compare_run_state(dir));
+    }
+    compare_spec_free(s);
+    rm_tmp();
+}
+END_TEST
+
 static int count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -522,6 +608,7 @@ static Suite *compare_suite(void)
         {"resume", test_resume_skips_finished},
         {"emit_collect", test_emit_collect_roundtrip},
         {"plot", test_plot},
+        {"stop", test_stop_with_queued_runs},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
