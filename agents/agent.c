@@ -428,18 +428,27 @@ done:
     return rc;
 }
 
-int agent_export(Agent *a, const char *path, char *err, size_t errlen)
+int agent_export(Agent *a, const char *path, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen)
 {
+    enum { EXPORT_MAX_META = 8 };
     StTensor t[AGENT_MAX_TENSORS];
     int64_t scalars[2];
+    if (nmeta < 0 || nmeta > EXPORT_MAX_META - 3) {
+        snprintf(err, errlen, "%s: %d metadata entries; allowed: 0..%d", path, nmeta, EXPORT_MAX_META - 3);
+        return -1;
+    }
     char *conf = config_to_string(&a->cfg);
     if (!conf) {
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     int k = agent_views(a, t, AGENT_MAX_TENSORS, scalars, 1);
-    const char *keys[] = {"format", "config", "content"}, *vals[] = {AGENT_FORMAT, conf, AGENT_CONTENT_NETWORKS};
-    int rc = st_write(path, t, k, keys, vals, 3, err, errlen);
+    const char *keys[EXPORT_MAX_META] = {"format", "config", "content"}, *vals[EXPORT_MAX_META] = {AGENT_FORMAT, conf, AGENT_CONTENT_NETWORKS};
+    for (int i = 0; i < nmeta; i++) {
+        keys[3 + i] = mk[i];
+        vals[3 + i] = mv[i];
+    }
+    int rc = st_write(path, t, k, keys, vals, 3 + nmeta, err, errlen);
     free(conf);
     return rc;
 }

@@ -67,10 +67,11 @@ int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, s
  * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
 int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
 /* Writes the online networks alone (q.*, and lambda.* when present) with the
- * config as metadata "config" and "content" = AGENT_CONTENT_NETWORKS:
- * no target network, Adam state, RNG or trainer state, so it loads wherever a
- * checkpoint does but cannot be resumed. Atomic. Returns 0 or -1 with a message. */
-int agent_export(Agent *a, const char *path, char *err, size_t errlen);
+ * config as metadata "config", "content" = AGENT_CONTENT_NETWORKS and the
+ * caller's nmeta (at most 5) extra entries: no target network, Adam state,
+ * RNG or trainer state, so it loads wherever a checkpoint does but cannot be
+ * resumed. Atomic. Returns 0 or -1 with a message. */
+int agent_export(Agent *a, const char *path, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
 /* 1 if an opened checkpoint is an export (agent_export), else 0. */
 int agent_is_export(const StFile *f);
 /* Reads the config of an opened checkpoint: its metadata format must be

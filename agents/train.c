@@ -147,6 +147,8 @@ typedef struct {
     int lock_fd;          /* open on path_lock, holding its write lock; -1 if none */
     int created_dir;      /* this call created the run directory (removed again if the start fails) */
     char path_lock[1024], dir[1024];
+    char path_best[1024]; /* best.safetensors: the networks at the best evaluation so far */
+    float best_success;   /* its greedy success; -1 before the first evaluation */
 } Run;
 
 
@@ -528,6 +530,40 @@ static void progress(const Run *r, double t0, long step0, FILE *f)
     progress_print(f, PROGRESS_BAR, &p);
 }
 
+/* Exports the networks to best.safetensors (metadata: step, eval_success)
+ * after an evaluation that beat every earlier one (ties keep the earlier). */
+static int best_save(Run *r, float success, char *err, size_t errlen)
+{
+    char step[32], succ[32];
+    snprintf(step, sizeof step, "%ld", r->step);
+    snprintf(succ, sizeof succ, "%.6f", success);
+    const char *mk[] = {"step", "eval_success"}, *mv[] = {step, succ};
+    if (agent_export(r->agent, r->path_best, mk, mv, 2, err, errlen) != 0)
+        return -1;
+    r->best_success = success;
+    return 0;
+}
+
+/* On resume: the success of best.safetensors if it comes from one of the
+ * evaluations the resumed run keeps (eval_rows on the eval_every schedule),
+ * else -1: the resumed run's next evaluation then rewrites the file (so a best
+ * from a dropped evaluation, after the checkpoint or an off-schedule final
+ * one, is not kept). */
+static float best_restore(const Run *r)
+{
+    char err[256];
+    StFile *f = st_open(r->path_best, err, sizeof err);
+    if (!f)
+        return -1.0f;
+    const char *step = st_meta(f, "step"), *succ = st_meta(f, "eval_success");
+    long kept = r->cfg.eval.eval_every > 0 ? r->eval_rows * r->cfg.eval.eval_every : -1;
+    float best = -1.0f;
+    if (step && succ && strtol(step, NULL, 10) <= kept)
+        best = strtof(succ, NULL);
+    st_close(f);
+    return best;
+}
+
 static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
 {
     EvalResult ev;
@@ -535,7 +571,9 @@ static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
         return -1;
     fprintf(r->evalf, "%ld,%.6f,%.6f,%.6f,%.6f,%d\n", r->step, ev.ret_mean, ev.ret_std, ev.success, ev.len_mean, ev.episodes);
     res->final = ev;
-    return ferror(r->evalf) ? csv_check(r->evalf, r->path_eval, err, errlen) : 0;
+    if (ferror(r->evalf))
+        return csv_check(r->evalf, r->path_eval, err, errlen);
+    return ev.success > r->best_success ? best_save(r, ev.success, err, errlen) : 0;
 }
 
 /* Creates the run directory (noting whether it existed) and names the
@@ -554,6 +592,8 @@ static int run_paths(Run *r, const char *dir, char *err, size_t errlen)
     snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", dir);
     snprintf(r->path_config, sizeof r->path_config, "%s/config.ini", dir);
     snprintf(r->path_lock, sizeof r->path_lock, "%s/.lock", dir);
+    snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", dir);
+    r->best_success = -1.0f;
     return 0;
 }
 
@@ -688,8 +728,12 @@ static int run_build(Run *r, const StFile *ck, FILE *log, int64_t *rows, char *e
     if (run_alloc(r, err, errlen) != 0)
         return -1;
     rows[0] = rows[1] = 0;
-    if (ck)
-        return run_restore(r, ck, rows, err, errlen);
+    if (ck) {
+        if (run_restore(r, ck, rows, err, errlen) != 0)
+            return -1;
+        r->best_success = best_restore(r);
+        return 0;
+    }
     vec_reset(&r->venv, r->obs);
     r->next_eval = r->cfg.eval.eval_every;
     r->next_ckpt = r->cfg.train.checkpoint_every;

@@ -35,7 +35,7 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "equigrid export: %s\n", err);
         return 1;
     }
-    int rc = agent_export(a, argv[2], err, sizeof err);
+    int rc = agent_export(a, argv[2], NULL, NULL, 0, err, sizeof err);
     agent_free(a);
     if (rc != 0) {
         fprintf(stderr, "equigrid export: %s\n", err);

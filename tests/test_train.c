@@ -182,6 +182,78 @@ START_TEST(vector_envs)
 }
 END_TEST
 
+/* best.safetensors of two runs: the same step, success and tensors. */
+static void assert_same_best(const char *a, const char *b)
+{
+    char pa[1100], pb[1100], err[1024];
+    snprintf(pa, sizeof pa, "%s/best.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/best.safetensors", b);
+    StFile *fa = st_open(pa, err, sizeof err), *fb = fa ? st_open(pb, err, sizeof err) : NULL;
+    ck_assert_msg(fa && fb, "best.safetensors of both runs: %s", err);
+    ck_assert_msg(strcmp(st_meta(fa, "step"), st_meta(fb, "step")) == 0, "best at step %s vs %s", st_meta(fa, "step"), st_meta(fb, "step"));
+    ck_assert_msg(strcmp(st_meta(fa, "eval_success"), st_meta(fb, "eval_success")) == 0, "best success %s vs %s", st_meta(fa, "eval_success"), st_meta(fb, "eval_success"));
+    ck_assert_msg(st_count(fa) == st_count(fb), "tensor counts %d vs %d", st_count(fa), st_count(fb));
+    for (int i = 0; i < st_count(fa); i++) {
+        const StTensor *x = st_at(fa, i), *y = st_find(fb, x->name);
+        ck_assert_msg(y && x->dtype == ST_F32 && y->dtype == ST_F32 && x->ndim == y->ndim, "best tensor %s: F32 in both", x->name);
+        size_t n = sizeof(float);
+        for (int k = 0; k < x->ndim; k++) {
+            ck_assert_msg(x->shape[k] == y->shape[k], "best tensor %s: shapes differ", x->name);
+            n *= (size_t)x->shape[k];
+        }
+        ck_assert_msg(memcmp(x->data, y->data, n) == 0, "best tensor %s differs", x->name);
+    }
+    st_close(fa);
+    st_close(fb);
+}
+
+/* best.safetensors holds the networks of the first evaluation with the
+ * highest success (metadata step and eval_success), and loads like a
+ * checkpoint. */
+START_TEST(best_checkpoint)
+{
+    Config c;
+    small_config(&c, 1500);
+    c.eval.eval_every = 100;
+    char *d = tmpdir();
+    TrainResult r;
+    run_ok(&c, d, 0, NULL, &r);
+    char path[1100], line[256];
+    snprintf(path, sizeof path, "%s/eval.csv", d);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f && fgets(line, sizeof line, f), "eval.csv header");
+    long best_step = -1, rows = 0;
+    double best = -1.0;
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        double ret, sd, succ;
+        ck_assert_msg(sscanf(line, "%ld,%lf,%lf,%lf", &step, &ret, &sd, &succ) == 4, "eval row %s", line);
+        if ((float)succ > (float)best) {
+            best = succ;
+            best_step = step;
+        }
+        rows++;
+    }
+    fclose(f);
+    ck_assert_msg(rows == 15, "15 evaluations, got %ld", rows);
+    snprintf(path, sizeof path, "%s/best.safetensors", d);
+    char err[1024];
+    StFile *st = st_open(path, err, sizeof err);
+    ck_assert_msg(st != NULL, "best.safetensors: %s", err);
+    ck_assert_msg(strtol(st_meta(st, "step"), NULL, 10) == best_step, "best at step %s, the first row with the top success (%.3f) is %ld", st_meta(st, "step"), best, best_step);
+    ck_assert_msg(fabs(strtod(st_meta(st, "eval_success"), NULL) - best) < 1e-6, "best success %s vs %.6f", st_meta(st, "eval_success"), best);
+    ck_assert_msg(st_find(st, "q.0.weight") && !st_find(st, "adam.m") && !st_find(st, "target.q.0.weight"), "the networks alone");
+    st_close(st);
+    Agent *a = agent_load(path, NULL, 0, err, sizeof err);
+    ck_assert_msg(a != NULL, "best.safetensors loads: %s", err);
+    agent_free(a);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    ck_assert(system(cmd) == 0);
+    free(d);
+}
+END_TEST
+
 START_TEST(resume_equals_uninterrupted)
 {
     Config c;
@@ -196,6 +268,7 @@ START_TEST(resume_equals_uninterrupted)
     run_ok(&c, part, 1, NULL, &r);
     ck_assert_msg(r.steps == 1500, "resumed run ended at %ld", r.steps);
     assert_same_metrics(full, part);
+    assert_same_best(full, part);
     free(full);
     free(part);
 }
@@ -546,6 +619,7 @@ static Suite *train_suite(void)
     TCase *tc = tcase_create("learning");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, learns_goal_5x5);
+    tcase_add_test(tc, best_checkpoint);
     suite_add_tcase(s, tc);
     tc = tcase_create("reproducibility");
     tcase_set_timeout(tc, 120);
