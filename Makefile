@@ -9,11 +9,18 @@ STD     := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wshadow -pedantic -Wno-psabi
 PKGS    := openblas sdl2 SDL2_ttf SDL2_image libgif inih libcjson cairo
 TESTPKG := check
+PKG_CONFIG ?= pkg-config
+# pkg-config runs when a recipe first needs the flags, once: make deps, clean
+# and help work (and print no "Package check was not found") before the
+# packages are installed.
+lazy_pkg = $(eval $1 := $(shell $(PKG_CONFIG) $2))$($1)
+PKG_CFLAGS  = $(call lazy_pkg,PKG_CFLAGS,--cflags $(PKGS))
+PKG_LIBS    = $(call lazy_pkg,PKG_LIBS,--libs $(PKGS))
+TEST_CFLAGS = $(call lazy_pkg,TEST_CFLAGS,--cflags $(TESTPKG))
+TEST_LIBS   = $(call lazy_pkg,TEST_LIBS,--libs $(TESTPKG))
 CFLAGS  ?=
-CFLAGS  += $(STD) $(WARN) $(OPT) -MMD -MP $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
-TEST_CFLAGS := $(shell pkg-config --cflags $(TESTPKG))
-TEST_LIBS   := $(shell pkg-config --libs $(TESTPKG))
+CFLAGS  += $(STD) $(WARN) $(OPT) -MMD -MP $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
 
 MODULES  := core envs nn equivariance replay configs agents experiments render
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(MODULES)))

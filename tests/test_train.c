@@ -423,7 +423,7 @@ END_TEST
 /* Runs a command line, returns its exit status and stdout+stderr. */
 static int sh(const char *cmd, char *out, size_t outlen)
 {
-    char full[2048];
+    char full[8192];
     snprintf(full, sizeof full, "%s 2>&1", cmd);
     FILE *p = popen(full, "r");
     ck_assert_msg(p != NULL, "popen %s", cmd);
@@ -531,6 +531,27 @@ START_TEST(bench_env_mean_return)
 }
 END_TEST
 
+/* make deps asks pkg-config nothing (on a fresh machine every query printed
+ * "Package check was not found" before anything was installed). */
+START_TEST(make_deps_asks_no_pkg_config)
+{
+    char out[4096], dir[] = "/tmp/eqg-pkgstub-XXXXXX", stub[64], log[64], cmd[512];
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(stub, sizeof stub, "%s/pkg-config", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    FILE *f = fopen(stub, "w");
+    ck_assert_msg(f && fprintf(f, "#!/bin/sh\necho \"$@\" >> %s\nexit 1\n", log) > 0 && fclose(f) == 0, "stub");
+    chmod(stub, 0700);
+    snprintf(cmd, sizeof cmd, "PATH=%s:$PATH make -s deps", dir);
+    int rc = sh(cmd, out, sizeof out);
+    int asked = access(log, F_OK) == 0;
+    unlink(stub);
+    unlink(log);
+    rmdir(dir);
+    ck_assert_msg(rc == 0 && strstr(out, "deps:") && !asked, "make deps (exit %d) called pkg-config: %s; output: %s", rc, asked ? "yes" : "no", out);
+}
+END_TEST
+
 /* Starts "exec CMD > out 2>&1" in the background; returns its pid. */
 static pid_t spawn(const char *cmd, const char *out)
 {
@@ -635,6 +656,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, checkpoint_errors);
     tcase_add_test(tc, command_line);
     tcase_add_test(tc, user_messages);
+    tcase_add_test(tc, make_deps_asks_no_pkg_config);
     suite_add_tcase(s, tc);
     tc = tcase_create("bench");
     tcase_set_timeout(tc, 300); /* 42 M env steps: a few seconds, a minute under the sanitizers */
