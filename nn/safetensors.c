@@ -428,6 +428,10 @@ static int parse_tensor(StFile *f, const cJSON *e, StTensor *t, int64_t *range, 
         errmsg_set(err, errlen, "%s: tensor name \"%.40s...\" is %zu bytes, at most %d allowed", p, name, strlen(name), ST_NAME - 1);
         return -1;
     }
+    if (name[0] == '\0') {
+        errmsg_set(err, errlen, "%s: a tensor has the empty name \"\"; allowed: names of 1..%d bytes (what st_write writes)", p, ST_NAME - 1);
+        return -1;
+    }
     memset(t, 0, sizeof *t);
     memcpy(t->name, name, strlen(name) + 1);
     if (!cJSON_IsObject(e)) {

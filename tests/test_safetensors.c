@@ -483,6 +483,9 @@ START_TEST(test_header_hygiene)
     b[8 + 25] = '\0';
     spit(path, b, 8 + sizeof raw - 1);
     expect_fail("NUL byte");
+    /* an empty tensor name, which st_write refuses (found by fuzz_safetensors' round trip) */
+    write_raw("{\"\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [0, 1]}}", -1, 1);
+    expect_fail("a tensor has the empty name \"\"; allowed: names of 1..95 bytes");
     const char *ini = "[run]\nseed = 1\nname = goal-none\n";
     spit(path, ini, strlen(ini));
     expect_fail("not a safetensors file: it starts with text \"[run]");
