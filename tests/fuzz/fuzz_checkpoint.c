@@ -5,9 +5,14 @@
  * eval, qvalues and watch; an agent that loads then acts greedily on its
  * env's first observation. Every input must either pass or give a message
  * naming the file, and a checkpoint that --resume accepts must load as an
- * agent. A stored config naming a map file outside envs/maps/ is skipped, so
- * the fuzzer never opens arbitrary paths. */
+ * agent and, when its run is small (few envs, short episodes, a small replay
+ * buffer, few evaluation episodes and CSV rows), really resume: train_run
+ * continues it for RESUME_STEPS steps in a temporary run directory, which
+ * must succeed without any sanitizer report. A stored config naming a map
+ * file outside envs/maps/ is skipped, so the fuzzer never opens arbitrary
+ * paths. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +56,67 @@ static void act_once(Agent *a)
     free(map);
 }
 
+enum { RESUME_STEPS = 16, MAX_ROWS = 1000 };
+
+/* Writes path with a CSV header line and rows lines of zeros. */
+static int write_csv(const char *path, int64_t rows)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("header\n", f);
+    for (int64_t i = 0; i < rows; i++)
+        fputs("0\n", f);
+    return fclose(f);
+}
+
+/* Resumes the run of checkpoint data (accepted by train_check_checkpoint)
+ * for RESUME_STEPS more steps, if it is small enough to do so quickly. */
+static void resume(const StFile *f, const uint8_t *data, size_t size)
+{
+    Config *cfg = malloc(sizeof *cfg);
+    char err[2048], dir[512], path[600];
+    const StTensor *c = st_find(f, "train.counters");
+    if (!cfg || !c || agent_stored_config(f, "fuzz", cfg, err, sizeof err) != 0 || cfg->train.num_envs > 4 ||
+        cfg->train.buffer_size > 4096 || cfg->train.batch_size > 256 || cfg->eval.eval_episodes > 8 || cfg->env.max_steps > 256) {
+        free(cfg);
+        return;
+    }
+    const int64_t *counters = c->data; /* step, ..., metrics rows, eval rows (checked by train_check_checkpoint) */
+    if (counters[6] > MAX_ROWS || counters[7] > MAX_ROWS) {
+        free(cfg);
+        return;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/equigrid-fuzz-resume-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        free(cfg);
+        return;
+    }
+    const char *files[] = {"checkpoint.safetensors", "metrics.csv", "eval.csv", "config.ini", "checkpoint.safetensors.tmp"};
+    snprintf(path, sizeof path, "%s/%s", dir, files[0]);
+    FILE *ck = fopen(path, "wb");
+    int ok = ck && fwrite(data, 1, size, ck) == size;
+    ok = (ck && fclose(ck) == 0) && ok;
+    snprintf(path, sizeof path, "%s/%s", dir, files[1]);
+    ok = ok && write_csv(path, counters[6]) == 0;
+    snprintf(path, sizeof path, "%s/%s", dir, files[2]);
+    ok = ok && write_csv(path, counters[7]) == 0;
+    if (ok) {
+        cfg->train.steps = counters[0] + RESUME_STEPS;
+        TrainOptions opt = {.out_dir = dir, .resume = 1};
+        TrainResult res;
+        if (train_run(cfg, &opt, &res, err, sizeof err) != 0)
+            abort(); /* what train_check_checkpoint accepts, --resume must resume */
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
+    free(cfg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[64], err[2048] = "";
@@ -72,6 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (resumable || strncmp(err, path, strlen(path)) != 0)
             abort();
         agent_free(a);
+        if (resumable)
+            resume(f, data, size);
     }
     st_close(f);
     close(fd);
