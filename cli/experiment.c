@@ -1,6 +1,8 @@
 /* experiment.c - glue shared by compare and transfer (see experiment.h). */
 #include "experiment.h"
 
+#include "../core/file.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -112,7 +114,16 @@ int experiment_summarize(const CompareSpec *s, const char *cmd, int quiet)
         fprintf(stderr, "equigrid %s: %s\n", cmd, err);
         return 1;
     }
-    if (!quiet)
-        printf("summary: %s/summary.md, %s/summary.csv; plots: %s/curves.png, %s/curves.svg\n", s->out, s->out, s->out, s->out);
+    if (!quiet) {
+        /* the table at the end, as transfer prints its report */
+        char path[CMP_PATH + 16], chunk[4096];
+        snprintf(path, sizeof path, "%s/summary.md", s->out);
+        FILE *f = file_open_read(path, err, sizeof err);
+        for (size_t n; f && (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
+            fwrite(chunk, 1, n, stdout);
+        if (f)
+            fclose(f);
+        printf("\nsummary: %s/summary.md, %s/summary.csv; plots: %s/curves.png, %s/curves.svg\n", s->out, s->out, s->out, s->out);
+    }
     return 0;
 }

@@ -14,13 +14,14 @@
 
 static void transfer_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid transfer SPEC [--jobs N] [--collect] [--quiet]\n\n"
+    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--collect] [--quiet]\n\n"
                "Runs the transfer protocol (see the README) as three compare stages under [transfer] out:\n"
                "pretrain/ (plain DQN, orientation identity), zeroshot/ (the pretrained network wrapped in\n"
                "each method x group, evaluated on orientation random; lambda first fits only λ for\n"
                "lambda_steps), finetune/ (finetune_steps on orientation random, plus a scratch baseline),\n"
                "then writes transfer.md, transfer.csv, transfer.png and transfer.svg. Resumable like\n"
-               "compare; --collect only rebuilds the report.\n\n"
+               "compare; --collect only rebuilds the report. --set overrides a key in every run of every\n"
+               "stage, after the spec's own sets, as compare's --set does.\n\n"
                "Spec: [transfer] name, seeds, out, jobs, methods (equitune,equizero,lambda), groups\n"
                "(d4,rot90,flip), lambda_steps, finetune_steps, set / lambda_set / finetune_set / scratch_set\n"
                "= section.key=value (all runs / the λ fit / fine-tuning / scratch); [env NAME] config = PATH\n"
@@ -30,6 +31,8 @@ static void transfer_usage(FILE *f)
 typedef struct {
     const char *spec;
     int jobs, quiet, collect;
+    const char *sets[CLI_MAX_SETS]; /* --set section.key=value, for every run */
+    int nsets;
 } TransferArgs;
 
 /* Returns 0 to go on, 1 after --help, 2 on a usage error (printed). */
@@ -37,7 +40,14 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        int k = cli_take_set(argc, argv, i, a->sets, &a->nsets);
+        if (k < 0) {
+            fprintf(stderr, "equigrid transfer: --set needs section.key=value (at most %d)\n", CLI_MAX_SETS);
+            return 2;
+        }
+        if (k > 0) {
+            i += k - 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             transfer_usage(stdout);
             return 1;
         } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
@@ -55,19 +65,19 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
         }
     }
     if (!a->spec) {
-        fprintf(stderr, "usage: equigrid transfer SPEC [--jobs N] [--collect] [--quiet]\n");
+        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--collect] [--quiet]\n");
         return 2;
     }
     return 0;
 }
 
 /* Plans and checks every stage and prepares its directory. */
-static int stages_prepare(const TransferSpec *t, int collect, CompareSpec *st[TRANSFER_STAGES])
+static int stages_prepare(const TransferSpec *t, const TransferArgs *a, CompareSpec *st[TRANSFER_STAGES])
 {
     char err[2048];
     for (int k = 0; k < TRANSFER_STAGES; k++) {
         st[k] = transfer_stage(t, (TransferStage)k, err, sizeof err);
-        if (!st[k] || compare_spec_check(st[k], NULL, 0, err, sizeof err) != 0 || compare_out_prepare(st[k], NULL, 0, !collect, err, sizeof err) != 0) {
+        if (!st[k] || compare_spec_check(st[k], a->sets, a->nsets, err, sizeof err) != 0 || compare_out_prepare(st[k], a->sets, a->nsets, !a->collect, err, sizeof err) != 0) {
             fprintf(stderr, "equigrid transfer: %s\n", err);
             return -1;
         }
@@ -77,11 +87,11 @@ static int stages_prepare(const TransferSpec *t, int collect, CompareSpec *st[TR
 
 /* Runs one stage and records its wall time in *secs; returns
  * experiment_run_spec's status. */
-static int stage_run(const CompareSpec *st, const char *exe, int jobs, int quiet, double *secs)
+static int stage_run(const CompareSpec *st, const TransferArgs *a, const char *exe, int jobs, double *secs)
 {
     char err[1024];
     double t0 = clock_seconds();
-    int r = experiment_run_spec(st, NULL, 0, exe, jobs, quiet, "transfer");
+    int r = experiment_run_spec(st, a->sets, a->nsets, exe, jobs, a->quiet, "transfer");
     *secs = clock_seconds() - t0;
     /* a resumed stage with nothing to do keeps the time it first took */
     if (r == 0 && *secs > 2.0)
@@ -97,7 +107,7 @@ static int stages_run(CompareSpec *st[TRANSFER_STAGES], const TransferArgs *a, c
     char err[2048];
     for (int k = 0; k < TRANSFER_STAGES; k++) {
         if (!a->collect) {
-            int r = stage_run(st[k], exe, jobs, a->quiet, &secs[k]);
+            int r = stage_run(st[k], a, exe, jobs, &secs[k]);
             if (r != 0)
                 return r;
         }
@@ -149,7 +159,7 @@ int cmd_transfer(int argc, char **argv)
     double secs[TRANSFER_STAGES] = {0};
     int jobs = experiment_default_jobs(t->jobs, a.jobs);
     rc = 1;
-    if (stages_prepare(t, a.collect, st) != 0)
+    if (stages_prepare(t, &a, st) != 0)
         goto done;
     if (!a.collect && experiment_self_exe(exe, sizeof exe, argv) != 0) {
         fprintf(stderr, "equigrid transfer: cannot find the path of the equigrid program (/proc/self/exe)\n");

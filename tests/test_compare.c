@@ -546,6 +546,12 @@ START_TEST(test_emit_collect_roundtrip)
     snprintf(path, sizeof path, "%s/tiny.ini", tmpdir);
     snprintf(cmd, sizeof cmd, "%s compare %s 2>&1 | grep -q '4 already finished, 0 ran'", bin(), path);
     ck_assert_msg(system(cmd) == 0, "rerun skips finished runs");
+    /* ... and ends with the summary table on stdout, as transfer does */
+    snprintf(cmd, sizeof cmd, "%s compare %s 2>/dev/null | grep -q 'Per variant over seeds'", bin(), path);
+    ck_assert_msg(system(cmd) == 0, "compare prints its summary table at the end");
+    /* transfer takes --set like compare, and checks it before running anything */
+    snprintf(cmd, sizeof cmd, "%s transfer configs/transfer/transfer.ini --collect --set train.lr_rate=1 2>&1 | grep -q \"did you mean 'lr'\"", bin());
+    ck_assert_msg(system(cmd) == 0, "transfer --set is taken and checked");
     /* the curves written by collect are PNGs of the stated size */
     snprintf(path, sizeof path, "%s/out/curves.png", tmpdir);
     cairo_surface_t *img = cairo_image_surface_create_from_png(path);
