@@ -390,6 +390,147 @@ static void store_str(char *field, const char *s)
     memcpy(field, s, strlen(s));
 }
 
+/* The value parsers of key_set: each stores s into field, or leaves
+ * field alone and says what was wrong in what (wl bytes). */
+
+static void set_integer(const Key *k, char *field, const char *s, char *what, size_t wl)
+{
+    long v;
+    int rc = parse_long(s, &v);
+    if (rc == -1)
+        snprintf(what, wl, "not an integer");
+    else if (rc == -2 || !in_range(k, (double)v))
+        snprintf(what, wl, "%s", rc == -2 ? "number too large" : "out of range");
+    else if (k->type == K_INT) {
+        int iv = (int)v;
+        memcpy(field, &iv, sizeof iv);
+    } else
+        memcpy(field, &v, sizeof v);
+}
+
+static void set_u64(char *field, const char *s, char *what, size_t wl)
+{
+    if (*s < '0' || *s > '9') {
+        snprintf(what, wl, "not a non-negative integer");
+        return;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end)
+        snprintf(what, wl, "not a non-negative integer");
+    else if (errno == ERANGE || v > UINT64_MAX)
+        snprintf(what, wl, "number too large");
+    else {
+        uint64_t u = (uint64_t)v;
+        memcpy(field, &u, sizeof u);
+    }
+}
+
+static void set_float(const Key *k, char *field, const char *s, char *what, size_t wl)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (end == s || *end || *s == ' ')
+        snprintf(what, wl, "not a number");
+    else if (!isfinite(v))
+        snprintf(what, wl, "%s", errno == ERANGE ? "number too large" : "not a finite number");
+    else if (errno == ERANGE && v != 0 && fabsf(v) < 1)
+        snprintf(what, wl, "number too small for a float");
+    else if (!in_range(k, (double)v))
+        snprintf(what, wl, "out of range");
+    else
+        memcpy(field, &v, sizeof v);
+}
+
+static void set_bool(char *field, const char *s, char *what, size_t wl)
+{
+    int v = -1;
+    if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
+        v = 1;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
+        v = 0;
+    if (v < 0)
+        snprintf(what, wl, "not a boolean");
+    else
+        memcpy(field, &v, sizeof v);
+}
+
+static void set_enum(const Key *k, char *field, const char *s, char *what, size_t wl)
+{
+    if (word_in(s, k->words)) {
+        store_str(field, s);
+        return;
+    }
+    char near[64];
+    if (nearest_word(s, k->words, near, sizeof near))
+        snprintf(what, wl, "unknown value (did you mean '%s'?)", near);
+    else
+        snprintf(what, wl, "unknown value");
+}
+
+static void set_list(const Key *k, char *field, const char *s, char *what, size_t wl)
+{
+    int v[LIST_MAX];
+    int n = parse_list(k, s, v, what, wl);
+    if (n == 0 && !(k->flags & EMPTY_OK)) {
+        snprintf(what, wl, "empty list");
+        n = -1;
+    }
+    if (n < 0)
+        return;
+    /* Stored normalised ("64,64"), so writing and reloading it is exact. */
+    char buf[LIST_MAX * 12];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, i ? ",%d" : "%d", v[i]);
+    store_str(field, buf);
+}
+
+static void set_goal(const Key *k, char *field, const char *s, char *what, size_t wl)
+{
+    if (strcmp(s, "random") == 0) {
+        store_str(field, s);
+        return;
+    }
+    Key rc = *k;
+    rc.flags = 0;
+    int v[LIST_MAX];
+    int n = parse_list(&rc, s, v, what, wl);
+    if (n >= 0 && n != 2) {
+        snprintf(what, wl, "not random or row,column");
+        n = -1;
+    }
+    if (n == 2) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d,%d", v[0], v[1]);
+        store_str(field, buf);
+    }
+}
+
+/* A group's message carries its own "allowed" or gets the key's. Returns 0
+ * or -1 with the whole message in why. */
+static int set_group(char *field, const char *s, const char *allowed, char *what, size_t wl, char *why, size_t whylen)
+{
+    Group g;
+    char gerr[256];
+    if (strlen(s) > VALUE_MAX) {
+        snprintf(what, wl, "longer than %d characters", VALUE_MAX);
+        return 0;
+    }
+    if (group_parse(&g, s, gerr, sizeof gerr) != 0) {
+        if (strstr(gerr, "allowed"))
+            errmsg_set(why, whylen, "%s", gerr);
+        else
+            errmsg_set(why, whylen, "%s; allowed: %s", gerr, allowed);
+        return -1;
+    }
+    store_str(field, s);
+    return 0;
+}
+
 /* Parses text s as key k into c. Returns 0, or -1 with "what was wrong;
  * allowed: ..." in why. */
 static int key_set(const Key *k, Config *c, const char *s, char *why, size_t whylen)
@@ -400,80 +541,24 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
     what[0] = '\0';
     switch (k->type) {
     case K_INT:
-    case K_LONG: {
-        long v;
-        int rc = parse_long(s, &v);
-        if (rc == -1)
-            snprintf(what, sizeof what, "not an integer");
-        else if (rc == -2 || !in_range(k, (double)v))
-            snprintf(what, sizeof what, "%s", rc == -2 ? "number too large" : "out of range");
-        else if (k->type == K_INT) {
-            int iv = (int)v;
-            memcpy(field, &iv, sizeof iv);
-        } else
-            memcpy(field, &v, sizeof v);
+    case K_LONG:
+        set_integer(k, field, s, what, sizeof what);
         break;
-    }
-    case K_U64: {
-        if (*s < '0' || *s > '9') {
-            snprintf(what, sizeof what, "not a non-negative integer");
-            break;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (*end)
-            snprintf(what, sizeof what, "not a non-negative integer");
-        else if (errno == ERANGE || v > UINT64_MAX)
-            snprintf(what, sizeof what, "number too large");
-        else {
-            uint64_t u = (uint64_t)v;
-            memcpy(field, &u, sizeof u);
-        }
+    case K_U64:
+        set_u64(field, s, what, sizeof what);
         break;
-    }
-    case K_FLOAT: {
-        char *end;
-        errno = 0;
-        float v = strtof(s, &end);
-        if (end == s || *end || *s == ' ')
-            snprintf(what, sizeof what, "not a number");
-        else if (!isfinite(v))
-            snprintf(what, sizeof what, "%s", errno == ERANGE ? "number too large" : "not a finite number");
-        else if (errno == ERANGE && v != 0 && fabsf(v) < 1)
-            snprintf(what, sizeof what, "number too small for a float");
-        else if (!in_range(k, (double)v))
-            snprintf(what, sizeof what, "out of range");
-        else
-            memcpy(field, &v, sizeof v);
+    case K_FLOAT:
+        set_float(k, field, s, what, sizeof what);
         break;
-    }
-    case K_BOOL: {
-        int v = -1;
-        if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
-            v = 1;
-        else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
-            v = 0;
-        if (v < 0)
-            snprintf(what, sizeof what, "not a boolean");
-        else
-            memcpy(field, &v, sizeof v);
+    case K_BOOL:
+        set_bool(field, s, what, sizeof what);
         break;
-    }
     case K_STR:
         if (check_text(s, what, sizeof what) == 0)
             store_str(field, s);
         break;
     case K_ENUM:
-        if (word_in(s, k->words))
-            store_str(field, s);
-        else {
-            char near[64];
-            if (nearest_word(s, k->words, near, sizeof near))
-                snprintf(what, sizeof what, "unknown value (did you mean '%s'?)", near);
-            else
-                snprintf(what, sizeof what, "unknown value");
-        }
+        set_enum(k, field, s, what, sizeof what);
         break;
     case K_ORIENT:
         if (strcmp(s, "identity") == 0 || strcmp(s, "random") == 0 || (s[0] >= '0' && s[0] <= '7' && s[1] == '\0'))
@@ -481,61 +566,16 @@ static int key_set(const Key *k, Config *c, const char *s, char *why, size_t why
         else
             snprintf(what, sizeof what, "not an orientation");
         break;
-    case K_GROUP: {
-        Group g;
-        char gerr[256];
-        if (strlen(s) > VALUE_MAX) {
-            snprintf(what, sizeof what, "longer than %d characters", VALUE_MAX);
-            break;
-        }
-        if (group_parse(&g, s, gerr, sizeof gerr) != 0) {
-            if (strstr(gerr, "allowed"))
-                errmsg_set(why, whylen, "%s", gerr);
-            else
-                errmsg_set(why, whylen, "%s; allowed: %s", gerr, allowed);
+    case K_GROUP:
+        if (set_group(field, s, allowed, what, sizeof what, why, whylen) != 0)
             return -1;
-        }
-        store_str(field, s);
         break;
-    }
-    case K_LIST: {
-        int v[LIST_MAX];
-        int n = parse_list(k, s, v, what, sizeof what);
-        if (n == 0 && !(k->flags & EMPTY_OK)) {
-            snprintf(what, sizeof what, "empty list");
-            n = -1;
-        }
-        if (n >= 0) {
-            /* Stored normalised ("64,64"), so writing and reloading it is exact. */
-            char buf[LIST_MAX * 12];
-            size_t used = 0;
-            buf[0] = '\0';
-            for (int i = 0; i < n; i++)
-                used += (size_t)snprintf(buf + used, sizeof buf - used, i ? ",%d" : "%d", v[i]);
-            store_str(field, buf);
-        }
+    case K_LIST:
+        set_list(k, field, s, what, sizeof what);
         break;
-    }
-    case K_GOAL: {
-        if (strcmp(s, "random") == 0) {
-            store_str(field, s);
-            break;
-        }
-        Key rc = *k;
-        rc.flags = 0;
-        int v[LIST_MAX];
-        int n = parse_list(&rc, s, v, what, sizeof what);
-        if (n >= 0 && n != 2) {
-            snprintf(what, sizeof what, "not random or row,column");
-            n = -1;
-        }
-        if (n == 2) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "%d,%d", v[0], v[1]);
-            store_str(field, buf);
-        }
+    case K_GOAL:
+        set_goal(k, field, s, what, sizeof what);
         break;
-    }
     }
     if (what[0]) {
         errmsg_set(why, whylen, "%s; allowed: %s", what, allowed);

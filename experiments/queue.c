@@ -89,159 +89,201 @@ static void launch_child(const char *dir, char **argv)
     _exit(127);
 }
 
-int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, const CompareRunOptions *opt, CompareRunResult *res, char *err, size_t errlen)
+/* The queue's state while it runs. */
+typedef struct {
+    const CompareSpec *s;
+    const char *const *sets;
+    int nsets;
+    const CompareRunOptions *opt;
+    CompareRunResult *res;
+    int jobs;         /* slots in kids */
+    Child *kids;      /* pid 0 = free slot */
+    int *pending;     /* run indices (variant-major) not finished yet */
+    int npending;
+    int next;         /* the next pending run to launch */
+    int running;
+    int finished_now; /* runs that finished (ok or failed) in this call, for the ETA */
+    int forwarded;    /* 1: SIGINT went to the children, 2: SIGKILL too */
+    double t0;
+} Queue;
+
+/* Allocates the slots and lists the unfinished runs (finished ones are
+ * skipped up front so the progress bar and ETA count real work). */
+static int queue_open(Queue *q, char *err, size_t errlen)
 {
-    memset(res, 0, sizeof *res);
-    int total = s->nvariants * s->nseeds, jobs = opt->jobs > 0 ? opt->jobs : 1;
-    res->total = total;
-    Child *kids = calloc((size_t)jobs, sizeof *kids);
-    if (!kids) {
-        errmsg_set(err, errlen, "out of memory");
-        return -1;
-    }
-    char dir[CMP_PATH * 2], path[CMP_PATH * 2 + 32];
-    /* skip finished runs up front so the progress bar and ETA count real work */
-    int *pending = malloc((size_t)total * sizeof *pending), npending = 0;
-    if (!pending) {
-        free(kids);
-        errmsg_set(err, errlen, "out of memory");
-        return -1;
-    }
+    const CompareSpec *s = q->s;
+    int total = s->nvariants * s->nseeds;
+    char dir[CMP_PATH * 2];
+    q->res->total = total;
+    q->kids = calloc((size_t)q->jobs, sizeof *q->kids);
+    q->pending = malloc((size_t)(total > 0 ? total : 1) * sizeof *q->pending);
+    if (!q->kids || !q->pending)
+        return errmsg_set(err, errlen, "out of memory");
     for (int i = 0; i < total; i++) {
         compare_run_dir(s, i / s->nseeds, s->seeds[i % s->nseeds], dir, sizeof dir);
         if (compare_run_state(dir) == RUN_DONE)
-            res->skipped++;
+            q->res->skipped++;
         else
-            pending[npending++] = i;
+            q->pending[q->npending++] = i;
     }
-    double t0 = clock_seconds(), last_draw = 0;
-    int next = 0, running = 0, finished_now = 0, rc = 0, forwarded = 0;
+    q->t0 = clock_seconds();
+    return 0;
+}
+
+/* Sends sig to every child. */
+static void queue_signal(Queue *q, int sig)
+{
+    for (int j = 0; j < q->jobs; j++)
+        if (q->kids[j].pid > 0)
+            kill(q->kids[j].pid, sig);
+}
+
+/* Sends SIGINT to every child, once (level 1: each checkpoints and exits);
+ * level 2, a second signal, sends SIGKILL, once: no waiting for checkpoints. */
+static void queue_forward_stop(Queue *q, int level)
+{
+    if (q->forwarded < 1) {
+        queue_signal(q, SIGINT);
+        q->forwarded = 1;
+    }
+    if (level >= 2 && q->forwarded < 2) {
+        queue_signal(q, SIGKILL);
+        q->forwarded = 2;
+    }
+}
+
+/* Starts the next pending run in a free slot: its directory (a stale one
+ * cleared), its command line, fork and exec. */
+static int queue_launch(Queue *q, char *err, size_t errlen)
+{
+    const CompareSpec *s = q->s;
+    char dir[CMP_PATH * 2], path[CMP_PATH * 2 + 32];
+    int i = q->pending[q->next++], v = i / s->nseeds;
+    uint64_t seed = s->seeds[i % s->nseeds];
+    compare_run_dir(s, v, seed, dir, sizeof dir);
+    if (compare_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    RunState st = compare_run_state(dir);
+    if (st == RUN_STALE) {
+        static const char *const stale[] = {"metrics.csv", "eval.csv", "config.ini"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/%s", dir, stale[k]);
+            remove(path);
+        }
+    }
+    char **argv;
+    if (compare_run_argv(s, v, seed, q->sets, q->nsets, q->opt->exe, st == RUN_RESUME, &argv, err, errlen) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        errmsg_set(err, errlen, "cannot start a run: fork: %s", strerror(errno));
+        compare_argv_free(argv);
+        return -1;
+    }
+    if (pid == 0)
+        launch_child(dir, argv);
+    compare_argv_free(argv);
+    int slot = 0;
+    while (q->kids[slot].pid > 0)
+        slot++;
+    q->kids[slot] = (Child){pid, v, seed, 0};
+    q->running++;
+    q->res->launched++;
+    return 0;
+}
+
+static void queue_progress(const Queue *q)
+{
+    if (q->opt->progress && q->opt->log)
+        draw_progress(q->opt->log, q->res, q->running, q->finished_now, q->t0, q->npending - q->next + q->running);
+}
+
+/* Records the exit of child pid: a done marker after status 0, a
+ * failure with its log's tail, or an interruption after a stop. */
+static void queue_reap(Queue *q, pid_t pid, int status)
+{
+    const CompareRunOptions *opt = q->opt;
+    CompareRunResult *res = q->res;
+    char dir[CMP_PATH * 2], path[CMP_PATH * 2 + 32];
+    int slot = -1;
+    for (int j = 0; j < q->jobs; j++)
+        if (q->kids[j].pid == pid)
+            slot = j;
+    if (slot < 0)
+        return;
+    Child c = q->kids[slot];
+    q->kids[slot].pid = 0;
+    q->running--;
+    compare_run_dir(q->s, c.variant, c.seed, dir, sizeof dir);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code == 0) {
+        snprintf(path, sizeof path, "%s/done", dir);
+        char e2[256];
+        if (atomicfile_write(path, "ok\n", 3, e2, sizeof e2) != 0) {
+            if (opt->log)
+                fprintf(opt->log, "\n%s\n", e2);
+            res->failed++;
+        } else {
+            res->succeeded++;
+            q->finished_now++;
+        }
+    } else if (q->forwarded && (code == 130 || code == 143 || code == 128 + SIGKILL)) {
+        res->interrupted++;
+    } else {
+        res->failed++;
+        q->finished_now++;
+        if (opt->log) {
+            snprintf(path, sizeof path, "%s/log.txt", dir);
+            fprintf(opt->log, "%s%s/%s/seed-%llu failed (exit status %d); last lines of %s:\n", opt->progress ? "\n" : "", q->s->out, q->s->variants[c.variant].name, (unsigned long long)c.seed, code, path);
+            print_tail(opt->log, path, 12);
+        }
+    }
+    queue_progress(q);
+}
+
+int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, const CompareRunOptions *opt, CompareRunResult *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    Queue q = {.s = s, .sets = sets, .nsets = nsets, .opt = opt, .res = res, .jobs = opt->jobs > 0 ? opt->jobs : 1};
+    int rc = queue_open(&q, err, errlen);
+    double last_draw = 0;
     for (;;) {
         int stopping = opt->stop && *opt->stop;
         /* stopping (or failing) launches nothing more: the loop ends once
          * the running children have exited, queued runs or not */
-        if (running == 0 && (stopping || rc != 0 || next >= npending))
+        if (q.running == 0 && (stopping || rc != 0 || q.next >= q.npending))
             break;
-        if (stopping && !forwarded) {
-            for (int j = 0; j < jobs; j++)
-                if (kids[j].pid > 0)
-                    kill(kids[j].pid, SIGINT);
-            forwarded = 1;
-        }
-        if (opt->stop && *opt->stop >= 2 && forwarded < 2) {
-            /* a second signal: no waiting for checkpoints */
-            for (int j = 0; j < jobs; j++)
-                if (kids[j].pid > 0)
-                    kill(kids[j].pid, SIGKILL);
-            forwarded = 2;
-        }
-        /* launch */
-        while (!stopping && rc == 0 && next < npending && running < jobs) {
-            int i = pending[next++], v = i / s->nseeds;
-            uint64_t seed = s->seeds[i % s->nseeds];
-            compare_run_dir(s, v, seed, dir, sizeof dir);
-            if (compare_mkdir_p(dir, err, errlen) != 0) {
-                rc = -1;
-                break;
-            }
-            RunState st = compare_run_state(dir);
-            if (st == RUN_STALE) {
-                static const char *const stale[] = {"metrics.csv", "eval.csv", "config.ini"};
-                for (int k = 0; k < 3; k++) {
-                    snprintf(path, sizeof path, "%s/%s", dir, stale[k]);
-                    remove(path);
-                }
-            }
-            char **argv;
-            if (compare_run_argv(s, v, seed, sets, nsets, opt->exe, st == RUN_RESUME, &argv, err, errlen) != 0) {
-                rc = -1;
-                break;
-            }
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) {
-                errmsg_set(err, errlen, "cannot start a run: fork: %s", strerror(errno));
-                compare_argv_free(argv);
-                rc = -1;
-                break;
-            }
-            if (pid == 0)
-                launch_child(dir, argv);
-            compare_argv_free(argv);
-            int slot = 0;
-            while (kids[slot].pid > 0)
-                slot++;
-            kids[slot] = (Child){pid, v, seed, 0};
-            running++;
-            res->launched++;
-        }
-        if (rc != 0 && running == 0)
+        if (stopping)
+            queue_forward_stop(&q, *opt->stop);
+        while (!stopping && rc == 0 && q.next < q.npending && q.running < q.jobs)
+            rc = queue_launch(&q, err, errlen);
+        if (rc != 0 && q.running == 0)
             continue;
-        if (rc != 0 && !forwarded) {
-            for (int j = 0; j < jobs; j++)
-                if (kids[j].pid > 0)
-                    kill(kids[j].pid, SIGINT);
-            forwarded = 1;
-        }
+        if (rc != 0)
+            queue_forward_stop(&q, 1);
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid > 0) {
-            int slot = -1;
-            for (int j = 0; j < jobs; j++)
-                if (kids[j].pid == pid)
-                    slot = j;
-            if (slot < 0)
-                continue;
-            Child c = kids[slot];
-            kids[slot].pid = 0;
-            running--;
-            compare_run_dir(s, c.variant, c.seed, dir, sizeof dir);
-            int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            if (code == 0) {
-                snprintf(path, sizeof path, "%s/done", dir);
-                char e2[256];
-                if (atomicfile_write(path, "ok\n", 3, e2, sizeof e2) != 0) {
-                    if (opt->log)
-                        fprintf(opt->log, "\n%s\n", e2);
-                    res->failed++;
-                } else {
-                    res->succeeded++;
-                    finished_now++;
-                }
-            } else if (forwarded && (code == 130 || code == 143 || code == 128 + SIGKILL)) {
-                res->interrupted++;
-            } else {
-                res->failed++;
-                finished_now++;
-                if (opt->log) {
-                    snprintf(path, sizeof path, "%s/log.txt", dir);
-                    fprintf(opt->log, "%s%s/%s/seed-%llu failed (exit status %d); last lines of %s:\n", opt->progress ? "\n" : "", s->out, s->variants[c.variant].name, (unsigned long long)c.seed, code, path);
-                    print_tail(opt->log, path, 12);
-                }
-            }
-            if (opt->progress && opt->log)
-                draw_progress(opt->log, res, running, finished_now, t0, npending - next + running);
+            queue_reap(&q, pid, status);
             continue;
         }
-        if (pid < 0 && errno != EINTR) {
-            if (running > 0) {
-                errmsg_set(err, errlen, "waitpid: %s", strerror(errno));
-                rc = -1;
-                break;
-            }
+        if (pid < 0 && errno != EINTR && q.running > 0) {
+            rc = errmsg_set(err, errlen, "waitpid: %s", strerror(errno));
+            break;
         }
-        if (opt->progress && opt->log && clock_seconds() - last_draw > 1.0) {
-            draw_progress(opt->log, res, running, finished_now, t0, npending - next + running);
+        if (clock_seconds() - last_draw > 1.0) {
+            queue_progress(&q);
             last_draw = clock_seconds();
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (opt->progress && opt->log) {
-        draw_progress(opt->log, res, 0, finished_now, t0, 0);
+    if (opt->progress && opt->log && q.kids && q.pending) {
+        draw_progress(opt->log, res, 0, q.finished_now, q.t0, 0);
         progress_end(opt->log, PROGRESS_BAR);
     }
-    free(pending);
-    free(kids);
+    free(q.pending);
+    free(q.kids);
     return rc;
 }
