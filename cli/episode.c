@@ -220,5 +220,7 @@ void episode_frame(const Episode *ep, RenderFrame *f)
     f->ret = ep->ret;
     f->successes = ep->successes;
     f->finished = ep->finished;
-    f->q = ep->agent && !ep->done ? &ep->rq : NULL;
+    /* a final state keeps the last decision's views, so the strip (and the
+     * board's place) stays; it takes no decision, so callers show no arrows */
+    f->q = ep->agent ? &ep->rq : NULL;
 }

@@ -64,8 +64,9 @@ int episode_step(Episode *ep, int action);
  * agent's values there. 0 or -1 when out of memory. */
 int episode_transform(Episode *ep, int g);
 /* Fills f (zeroed first) with the state and counters of the episode and,
- * with an agent and while not done, its Q-values; the caller adds note,
- * overlays and help. f borrows from ep. */
+ * with an agent, its Q-values: in a final state (done) those of the last
+ * decision, so that the view strip and the board's place stay; the caller
+ * adds note, overlays (no arrows when done) and help. f borrows from ep. */
 void episode_frame(const Episode *ep, RenderFrame *f);
 
 #endif

@@ -208,9 +208,9 @@ static int record_episode(Output *o, Episode *ep, const char *note)
     char endnote[200], end[64];
     snprintf(end, sizeof end, " | %s", ep->end);
     subject_note(endnote, sizeof endnote, ep, end);
-    episode_frame(ep, &f); /* no decision is taken in a final state: no Q */
+    episode_frame(ep, &f);
     f.note = endnote;
-    f.show_q = ep->cfg.render.show_q;
+    f.show_q = 0; /* no decision is taken in a final state: no arrows */
     f.show_views = ep->cfg.render.show_views;
     return emit(o, &f, o->delay > 100 ? o->delay : 100);
 oom:

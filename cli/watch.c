@@ -121,7 +121,7 @@ static int watch_draw(const WatchUi *ui, const Episode *ep, RenderWindow *win, R
     RenderFrame f;
     episode_frame(ep, &f);
     f.note = note;
-    f.show_q = ui->show_q;
+    f.show_q = ui->show_q && !ep->done; /* a final state takes no decision */
     f.show_views = ui->show_views;
     f.help = ui->help ? watch_help : NULL;
     f.nhelp = ui->help ? (int)(sizeof watch_help / sizeof watch_help[0]) : 0;

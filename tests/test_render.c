@@ -848,6 +848,57 @@ START_TEST(test_record_config)
 }
 END_TEST
 
+/* Row of the first wall pixel down the middle column of a PNG frame. */
+static int first_wall_row(const char *png)
+{
+    SDL_Surface *s = IMG_Load(png);
+    ck_assert_msg(s != NULL, "%s unreadable", png);
+    int y = 0;
+    while (y < s->h && pixel(s, s->w / 2, y) != render_colors[RC_WALL])
+        y++;
+    SDL_FreeSurface(s);
+    return y;
+}
+
+/* The last frame of an episode (a final state) keeps the view strip, so the
+ * board does not jump between the last two frames. */
+START_TEST(test_record_last_frame_keeps_strip)
+{
+    need_binary();
+    char cfg[512], dir[512], out[512], log[8192], png[700];
+    tmp_path(cfg, sizeof cfg, "last.ini");
+    tmp_path(dir, sizeof dir, "lastpng");
+    tmp_path(out, sizeof out, "last.log");
+    FILE *f = fopen(cfg, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", cfg);
+    fprintf(f, "[env]\nname = goal\nsize = 7\nmax_steps = 6\n[symmetry]\nmethod = equitune\ngroup = d4\n");
+    fclose(f);
+    char *argv[] = {(char *)binary(), "record", cfg, "--episodes", "1", "--png", dir, "--size", "320x360", NULL};
+    int rc = run(argv, out, 1, 30);
+    slurp(out, log, sizeof log);
+    ck_assert_msg(rc == 0, "equigrid record exited with %d; output:\n%s", rc, log);
+    int last = 0;
+    for (;; last++) {
+        snprintf(png, sizeof png, "%s/frame_%06d.png", dir, last + 1);
+        if (access(png, F_OK) != 0)
+            break;
+    }
+    ck_assert_msg(last >= 1, "only one frame recorded");
+    snprintf(png, sizeof png, "%s/frame_%06d.png", dir, 0);
+    int y0 = first_wall_row(png);
+    snprintf(png, sizeof png, "%s/frame_%06d.png", dir, last);
+    int y1 = first_wall_row(png);
+    ck_assert_msg(y0 == y1, "the board moved on the last frame: top wall row %d, then %d (the strip disappeared)", y0, y1);
+    for (int i = 0; i <= last; i++) {
+        snprintf(png, sizeof png, "%s/frame_%06d.png", dir, i);
+        remove(png);
+    }
+    rmdir(dir);
+    remove(cfg);
+    remove(out);
+}
+END_TEST
+
 static Suite *render_suite(void)
 {
     Suite *s = suite_create("render");
@@ -869,6 +920,7 @@ static Suite *render_suite(void)
     tcase_add_test(win_tc, test_script_parse);
     tcase_add_test(win_tc, test_no_display);
     tcase_add_test(win_tc, test_record_config);
+    tcase_add_test(win_tc, test_record_last_frame_keeps_strip);
     tcase_add_test(win_tc, test_window_xvfb);
     tcase_set_timeout(win_tc, 60);
     suite_add_tcase(s, win_tc);
