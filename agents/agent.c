@@ -354,8 +354,9 @@ static int net_views(StTensor *t, int max, Net *net, const float *params, const 
     return k;
 }
 
-/* Views of everything the agent owns: online and target networks, Adam; or,
- * with networks_only, the online networks alone (what agent_export writes). */
+/* Views of everything the agent owns: online and target networks (the
+ * weight network as lambda.* or canon.*), Adam; or, with networks_only, the
+ * online networks alone (what agent_export writes). */
 static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars, int networks_only)
 {
     int k = 0;
@@ -364,6 +365,10 @@ static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars, int net
         const float *p;
         const char *pre_q, *pre_l;
     } nets[2] = {{a->online, a->params, "q.", "lambda."}, {a->target, a->target_params, "target.q.", "target.lambda."}};
+    if (a->sym.method == SYM_CANONICAL) { /* the score network */
+        nets[0].pre_l = "canon.";
+        nets[1].pre_l = "target.canon.";
+    }
     size_t base_n = qmodel_base_nparams(a->online);
     for (int i = 0; i < (networks_only ? 1 : 2); i++) {
         k += net_views(t + k, max - k, qmodel_base(nets[i].m), nets[i].p, nets[i].pre_q);

@@ -62,7 +62,7 @@ void agent_sync_target(Agent *a);
 int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, size_t errlen);
 
 /* Writes a checkpoint atomically: the online and target networks (q.*,
- * lambda.*, target.q.*, target.lambda.*), Adam's moments and counters, the
+ * lambda.* or canon.*, target.q.*, target.lambda.* or target.canon.*), Adam's moments and counters, the
  * exploration Rng, the config as metadata "config", plus the caller's extra
  * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
 int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);

@@ -82,12 +82,13 @@ static const Key keys[] = {
     {"network", "conv", K_LIST, F(network, conv), "16,16", 1, 4096, EMPTY_OK, NULL, "cnn: channels of the 3x3 conv layers"},
     {"network", "init", K_STR, F(network, init), "", 0, 0, 0, "the path of a checkpoint, or empty", "checkpoint to load the base Q-network from; empty = random init"},
 
-    {"symmetry", "method", K_ENUM, F(symmetry, method), "none", 0, 0, 0, "none|equitune|equizero|lambda", "symmetrizer wrapped around the Q-network"},
+    {"symmetry", "method", K_ENUM, F(symmetry, method), "none", 0, 0, 0, "none|equitune|equizero|lambda|canonical", "symmetrizer wrapped around the Q-network"},
     {"symmetry", "group", K_GROUP, F(symmetry, group), "d4", 0, 0, 0, NULL, "group the symmetrizer averages or searches over"},
     {"symmetry", "proxy", K_ENUM, F(symmetry, proxy), "maxq", 0, 0, 0, "maxq|entropy", "equizero: proxy score that picks the group element"},
-    {"symmetry", "grad", K_ENUM, F(symmetry, grad), "ste", 0, 0, 0, "ste|selected", "equizero: gradient through the selection"},
-    {"symmetry", "lambda_hidden", K_INT, F(symmetry, lambda_hidden), "64", 1, 4096, 0, NULL, "lambda: hidden width of the weight network"},
+    {"symmetry", "grad", K_ENUM, F(symmetry, grad), "selected", 0, 0, 0, "ste|selected", "equizero, canonical: Q's gradient only through the chosen view, or straight-through with equitune's"},
+    {"symmetry", "lambda_hidden", K_INT, F(symmetry, lambda_hidden), "64", 1, 4096, 0, NULL, "lambda, canonical: hidden width of the weight (score) network"},
     {"symmetry", "lambda_norm", K_ENUM, F(symmetry, lambda_norm), "softplus", 0, 0, 0, "softplus|softmax", "lambda: how raw weights become importance weights"},
+    {"symmetry", "prior", K_FLOAT, F(symmetry, prior), "0", 0, 1e9, 0, NULL, "lambda, canonical: weight of the canonicalization prior -log p_id on network.init's replay states"},
 
     {"agent", "gamma", K_FLOAT, F(agent, gamma), "0.99", 0, 1, 0, NULL, "discount factor"},
     {"agent", "double_dqn", K_BOOL, F(agent, double_dqn), "true", 0, 0, 0, NULL, "double DQN target (online argmax, target value)"},
@@ -108,7 +109,8 @@ static const Key keys[] = {
     {"train", "lr", K_FLOAT, F(train, lr), "0.0005", 0, 10, LO_OPEN, NULL, "Adam learning rate"},
     {"train", "adam_eps", K_FLOAT, F(train, adam_eps), "1e-08", 0, 1, LO_OPEN, NULL, "Adam epsilon"},
     {"train", "max_grad_norm", K_FLOAT, F(train, max_grad_norm), "10", 0, 1e9, 0, NULL, "global gradient norm clip; 0 = no clipping"},
-    {"train", "freeze_q", K_BOOL, F(train, freeze_q), "false", 0, 0, 0, NULL, "train only the lambda network (needs symmetry.method = lambda)"},
+    {"train", "freeze_q", K_BOOL, F(train, freeze_q), "false", 0, 0, 0, NULL, "train only the weight network (needs symmetry.method = lambda or canonical)"},
+    {"train", "prior_updates", K_INT, F(train, prior_updates), "0", 0, INT_MAX, 0, NULL, "updates on the prior loss alone before the first env step (needs symmetry.prior > 0)"},
     {"train", "checkpoint_every", K_LONG, F(train, checkpoint_every), "10000", 0, 1e12, 0, NULL, "env steps between checkpoints; 0 = only at the end"},
 
     {"eval", "eval_every", K_LONG, F(eval, eval_every), "5000", 0, 1e12, 0, NULL, "env steps between evaluations; 0 = only at the end"},
@@ -870,9 +872,25 @@ int config_validate(const Config *c, char *err, size_t errlen)
         errmsg_set(err, errlen, "network.conv is empty but network.type = cnn; allowed: at least one conv layer, e.g. 16,16");
         return -1;
     }
-    if (c->train.freeze_q && !str_is(c->symmetry.method, "lambda")) {
-        errmsg_set(err, errlen, "train.freeze_q = true requires symmetry.method = lambda (got %s): it trains only the lambda network; allowed: freeze_q = false, or method = lambda",
+    int weighted = str_is(c->symmetry.method, "lambda") || str_is(c->symmetry.method, "canonical");
+    if (c->train.freeze_q && !weighted) {
+        errmsg_set(err, errlen, "train.freeze_q = true requires symmetry.method = lambda or canonical (got %s): it trains only the weight network; allowed: freeze_q = false, or method = lambda or canonical",
                 c->symmetry.method);
+        return -1;
+    }
+    if (c->symmetry.prior > 0.0f && !weighted) {
+        errmsg_set(err, errlen, "symmetry.prior = %g requires symmetry.method = lambda or canonical (got %s): it trains the weight network; allowed: prior = 0, or method = lambda or canonical",
+                (double)c->symmetry.prior, c->symmetry.method);
+        return -1;
+    }
+    if (c->symmetry.prior > 0.0f && c->network.init[0] == '\0') {
+        errmsg_set(err, errlen, "symmetry.prior = %g needs network.init: the prior is fitted on the replay states of the checkpoint the base network comes from; allowed: prior = 0, or network.init = a checkpoint",
+                (double)c->symmetry.prior);
+        return -1;
+    }
+    if (c->train.prior_updates > 0 && c->symmetry.prior <= 0.0f) {
+        errmsg_set(err, errlen, "train.prior_updates = %d needs symmetry.prior > 0 (the loss those updates minimise); allowed: prior_updates = 0, or symmetry.prior > 0",
+                c->train.prior_updates);
         return -1;
     }
     return 0;

@@ -36,12 +36,13 @@ typedef struct {
         char init[CFG_STR];     /* checkpoint to load the base network from, or "" */
     } network;
     struct {
-        char method[CFG_STR];   /* none | equitune | equizero | lambda */
+        char method[CFG_STR];   /* none | equitune | equizero | lambda | canonical */
         char group[CFG_STR];    /* trivial | flip | rot180 | rot90 | d4 | "0,2,..." */
         char proxy[CFG_STR];    /* maxq | entropy (equizero) */
-        char grad[CFG_STR];     /* ste | selected (equizero) */
-        int lambda_hidden;      /* width of the lambda MLP's hidden layer */
+        char grad[CFG_STR];     /* ste | selected (equizero, canonical) */
+        int lambda_hidden;      /* width of the weight MLP's hidden layer (lambda, canonical) */
         char lambda_norm[CFG_STR]; /* softplus | softmax */
+        float prior;            /* >= 0: weight of the canonicalization prior (lambda, canonical) */
     } symmetry;
     struct {
         float gamma;
@@ -63,7 +64,8 @@ typedef struct {
         float lr;
         float adam_eps;
         float max_grad_norm;    /* 0 = no clipping */
-        int freeze_q;           /* 0/1: train only lambda */
+        int freeze_q;           /* 0/1: train only the weight network */
+        int prior_updates;      /* prior-only updates before the first env step */
         long checkpoint_every;  /* env steps; 0 = only at the end */
     } train;
     struct {

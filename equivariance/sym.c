@@ -1,5 +1,5 @@
-/* sym.c - symmetrized Q-functions: none, equitune, equizero and lambda-equitune
- * over a subgroup G of D4 (see sym.h and ../shared/DESIGN.md).
+/* sym.c - symmetrized Q-functions: none, equitune, equizero, lambda-equitune
+ * and canonical over a subgroup G of D4 (see sym.h).
  *
  * Tuned for the DQN update: every view of a batch is produced with a cell
  * permutation precomputed at create time (index tables per element over all
@@ -30,7 +30,7 @@ struct QModel {
     NetSpec base_spec, lam_spec;
     SymSpec sym;
     Net *base;
-    Net *lam;               /* method lambda only */
+    Net *lam;               /* the weight network: lambda's lam, canonical's score s */
     float *grads;           /* NULL for a model never trained */
     size_t base_n, lam_n;   /* floats of parameters */
     int G, A, D;            /* views, actions, inputs per row (C*n*n) */
@@ -59,7 +59,9 @@ struct QModel {
     float *v;       /* (B, G, A) mapped-back view values */
     float *w;       /* (B, G) normalised weights */
     float *q;       /* (B, A) Q_G */
-    int *chosen;    /* (B) equizero's view index */
+    int *chosen;    /* (B) equizero's or canonical's view index */
+    float *score;   /* (B, G) canonical: the raw scores s(h.x) */
+    float *ps;      /* (B, G) canonical: their softmax, for the straight-through gradient */
     float *dy;      /* (G*B, A) gradient w.r.t. the base outputs */
     float *dz;      /* (G*B) gradient w.r.t. the lambda outputs */
     float *sp;      /* (G*B) softplus: the unnormalised weights softplus(z) */
@@ -79,6 +81,7 @@ const char *sym_method_name(SymMethod m)
     case SYM_EQUITUNE: return "equitune";
     case SYM_EQUIZERO: return "equizero";
     case SYM_LAMBDA: return "lambda";
+    case SYM_CANONICAL: return "canonical";
     }
     return "?";
 }
@@ -94,8 +97,8 @@ static int name_index(const char *s, const char *const *names, int n)
 
 int sym_method_parse(const char *s)
 {
-    static const char *const n[] = {"none", "equitune", "equizero", "lambda"}; /* SymMethod order */
-    return name_index(s, n, 4);
+    static const char *const n[] = {"none", "equitune", "equizero", "lambda", "canonical"}; /* SymMethod order */
+    return name_index(s, n, 5);
 }
 
 int sym_proxy_parse(const char *s)
@@ -134,6 +137,12 @@ static int group_valid(const Group *g)
     return 1;
 }
 
+/* 1 if the method has a weight network (lambda's lam, canonical's s). */
+static int has_weight_net(SymMethod m) { return m == SYM_LAMBDA || m == SYM_CANONICAL; }
+
+/* 1 if the method picks one view (equizero, canonical). */
+static int picks_view(SymMethod m) { return m == SYM_EQUIZERO || m == SYM_CANONICAL; }
+
 static NetSpec lambda_spec(const NetSpec *base, int hidden)
 {
     NetSpec l;
@@ -163,6 +172,10 @@ static int spec_valid(const NetSpec *base, const SymSpec *s)
         if (s->lambda_hidden <= 0 || (s->lambda_norm != LNORM_SOFTPLUS && s->lambda_norm != LNORM_SOFTMAX))
             return 0;
         break;
+    case SYM_CANONICAL:
+        if (s->lambda_hidden <= 0 || (s->grad != GRAD_STE && s->grad != GRAD_SELECTED))
+            return 0;
+        break;
     default: return 0;
     }
     if (!group_valid(&s->group))
@@ -179,7 +192,7 @@ size_t qmodel_nparams(const NetSpec *base, const SymSpec *s)
     if (!spec_valid(base, s))
         return 0;
     size_t n = net_nparams(base);
-    if (s->method == SYM_LAMBDA) {
+    if (has_weight_net(s->method)) {
         NetSpec l = lambda_spec(base, s->lambda_hidden);
         size_t ln = net_nparams(&l);
         if (ln == 0)
@@ -212,7 +225,7 @@ QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, floa
     q->base = net_create(base, params, grads);
     if (!q->base)
         goto fail;
-    if (s->method == SYM_LAMBDA) {
+    if (has_weight_net(s->method)) {
         q->lam_spec = lambda_spec(base, s->lambda_hidden);
         q->lam_n = net_nparams(&q->lam_spec);
         q->lam = net_create(&q->lam_spec, params + q->base_n, grads ? grads + q->base_n : NULL);
@@ -319,6 +332,8 @@ static size_t workspace_layout(QModel *q, unsigned char *base, size_t rows)
     q->w = carve(base, &off, rows * G * sizeof(float));
     q->q = carve(base, &off, rows * A * sizeof(float));
     q->chosen = carve(base, &off, rows * sizeof(int));
+    q->score = carve(base, &off, rows * G * sizeof(float));
+    q->ps = carve(base, &off, rows * G * sizeof(float));
     q->dy = carve(base, &off, G * rows * A * sizeof(float));
     q->dz = carve(base, &off, G * rows * sizeof(float));
     q->sp = carve(base, &off, G * rows * sizeof(float));
@@ -570,6 +585,89 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
     q->views = v;
 }
 
+/* Equizero: the view of least proxy loss (ties to the lowest index) and
+ * one-hot weights on it. */
+static void equizero_weights(QModel *q, int B)
+{
+    const int G = q->G, A = q->A;
+    for (int b = 0; b < B; b++) {
+        const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+        int best = 0;
+        float bl = proxy_loss(q->sym.proxy, vb, A);
+        for (int i = 1; i < G; i++) {
+            float l = proxy_loss(q->sym.proxy, vb + (size_t)i * (size_t)A, A);
+            if (l < bl) {
+                bl = l;
+                best = i;
+            }
+        }
+        q->chosen[b] = best;
+        for (int i = 0; i < G; i++)
+            q->w[b * G + i] = i == best ? 1.0f : 0.0f;
+    }
+}
+
+/* The weight network's outputs z on the stacked views: (G*B), row i*B + b. */
+static const float *weight_net_forward(QModel *q, const SparseRows *views, const float *xs, int B)
+{
+    return q->sparse ? net_forward_sparse(q->lam, views, q->G * B) : net_forward(q->lam, xs, q->G * B);
+}
+
+/* Lambda: normalised weights w (B, G) from z (softplus + 1e-6, or softmax). */
+static void lambda_weights(QModel *q, const float *z, int B)
+{
+    const int G = q->G;
+    if (q->sym.lambda_norm == LNORM_SOFTPLUS)
+        softplus_sigmoid(z, q->sp, q->dw, G * B);
+    for (int b = 0; b < B; b++) {
+        float *wb = q->w + (size_t)b * (size_t)G;
+        float s = 0.0f;
+        if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
+            for (int i = 0; i < G; i++) {
+                wb[i] = q->sp[i * B + b] + 1e-6f;
+                s += wb[i];
+            }
+            q->wsum[b] = s;
+        } else {
+            float m = z[b];
+            for (int i = 1; i < G; i++)
+                m = fmaxf(m, z[i * B + b]);
+            for (int i = 0; i < G; i++) {
+                wb[i] = expf(z[i * B + b] - m);
+                s += wb[i];
+            }
+        }
+        for (int i = 0; i < G; i++)
+            wb[i] /= s;
+    }
+}
+
+/* Canonical: the scores z as (B, G), their softmax ps, the view of highest
+ * score (ties to the lowest index) and one-hot weights on it. */
+static void canonical_weights(QModel *q, const float *z, int B)
+{
+    const int G = q->G;
+    for (int b = 0; b < B; b++) {
+        float *sb = q->score + (size_t)b * (size_t)G, *pb = q->ps + (size_t)b * (size_t)G, *wb = q->w + (size_t)b * (size_t)G;
+        int best = 0;
+        for (int i = 0; i < G; i++) {
+            sb[i] = z[i * B + b];
+            if (sb[i] > sb[best])
+                best = i;
+        }
+        float s = 0.0f;
+        for (int i = 0; i < G; i++) {
+            pb[i] = expf(sb[i] - sb[best]);
+            s += pb[i];
+        }
+        for (int i = 0; i < G; i++) {
+            pb[i] /= s;
+            wb[i] = i == best ? 1.0f : 0.0f;
+        }
+        q->chosen[b] = best;
+    }
+}
+
 /* The forward pass from stacked views (sparse rows, or dense rows xs for a
  * CNN base), which may belong to another model over the same input. */
 static const float *forward_views(QModel *q, const SparseRows *views, const float *xs, int B)
@@ -599,56 +697,22 @@ static const float *forward_views(QModel *q, const SparseRows *views, const floa
             w[k] = inv;
         break;
     }
-    case SYM_EQUIZERO:
-        for (int b = 0; b < B; b++) {
-            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
-            int best = 0;
-            float bl = proxy_loss(q->sym.proxy, vb, A);
-            for (int i = 1; i < G; i++) {
-                float l = proxy_loss(q->sym.proxy, vb + (size_t)i * (size_t)A, A);
-                if (l < bl) {
-                    bl = l;
-                    best = i;
-                }
-            }
-            q->chosen[b] = best;
-            for (int i = 0; i < G; i++)
-                w[b * G + i] = i == best ? 1.0f : 0.0f;
-        }
-        break;
-    case SYM_LAMBDA: {
-        const float *z = q->sparse ? net_forward_sparse(q->lam, views, G * B) : net_forward(q->lam, xs, G * B);
+    case SYM_EQUIZERO: equizero_weights(q, B); break;
+    case SYM_LAMBDA:
+    case SYM_CANONICAL: {
+        const float *z = weight_net_forward(q, views, xs, B);
         if (!z)
             return NULL;
-        if (q->sym.lambda_norm == LNORM_SOFTPLUS)
-            softplus_sigmoid(z, q->sp, q->dw, G * B);
-        for (int b = 0; b < B; b++) {
-            float *wb = w + (size_t)b * (size_t)G;
-            float s = 0.0f;
-            if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
-                for (int i = 0; i < G; i++) {
-                    wb[i] = q->sp[i * B + b] + 1e-6f;
-                    s += wb[i];
-                }
-                q->wsum[b] = s;
-            } else {
-                float m = z[b];
-                for (int i = 1; i < G; i++)
-                    m = fmaxf(m, z[i * B + b]);
-                for (int i = 0; i < G; i++) {
-                    wb[i] = expf(z[i * B + b] - m);
-                    s += wb[i];
-                }
-            }
-            for (int i = 0; i < G; i++)
-                wb[i] /= s;
-        }
+        if (q->sym.method == SYM_LAMBDA)
+            lambda_weights(q, z, B);
+        else
+            canonical_weights(q, z, B);
         break;
     }
     case SYM_NONE: break;
     }
     /* combine: Q_G[b][a] = sum_i w[b][i] v[b][i][a] */
-    if (q->sym.method == SYM_EQUIZERO) {
+    if (picks_view(q->sym.method)) {
         for (int b = 0; b < B; b++)
             memcpy(q->q + (size_t)b * (size_t)A, q->v + ((size_t)b * (size_t)G + (size_t)q->chosen[b]) * (size_t)A, (size_t)A * sizeof(float));
     } else {
@@ -705,6 +769,40 @@ const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in
     return forward_views(q, &from->views, from->xs, B);
 }
 
+/* Backward into the weight network from dout (B, A): the gradient of
+ * sum_h p_h v_h with p lambda's normalised weights, or canonical's softmax of
+ * the scores (its straight-through gradient). */
+static void weight_net_backward(QModel *q, const float *dout, int B)
+{
+    const int G = q->G, A = q->A;
+    const int softplus = q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS;
+    for (int b = 0; b < B; b++) {
+        const float *db = dout + (size_t)b * (size_t)A;
+        const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+        const float *pb = (q->sym.method == SYM_CANONICAL ? q->ps : q->w) + (size_t)b * (size_t)G;
+        float dp[D4_ORDER];
+        float pdp = 0.0f;
+        for (int i = 0; i < G; i++) {
+            float s = 0.0f;
+            for (int a = 0; a < A; a++)
+                s += db[a] * vb[i * A + a];
+            dp[i] = s;
+            pdp += pb[i] * s;
+        }
+        if (softplus) {
+            /* p_i = w_i / S: dL/dw_i = (dp_i - sum_j p_j dp_j) / S,
+             * dw_i/dz_i = sigmoid(z_i) */
+            float inv_s = 1.0f / q->wsum[b];
+            for (int i = 0; i < G; i++)
+                q->dz[i * B + b] = (dp[i] - pdp) * inv_s * q->dw[i * B + b];
+        } else {
+            for (int i = 0; i < G; i++)
+                q->dz[i * B + b] = pb[i] * (dp[i] - pdp);
+        }
+    }
+    net_backward(q->lam, q->dz, NULL);
+}
+
 void qmodel_backward(QModel *q, const float *dout, int train_base)
 {
     if (!q->grads)
@@ -730,9 +828,9 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
                 const float *db = dout + (size_t)b * (size_t)A;
                 float *dyr = q->dy + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
                 float s;
-                if (q->sym.method == SYM_EQUIZERO && q->sym.grad == GRAD_SELECTED)
+                if (picks_view(q->sym.method) && q->sym.grad == GRAD_SELECTED)
                     s = q->chosen[b] == i ? 1.0f : 0.0f;
-                else if (q->sym.method == SYM_EQUIZERO)
+                else if (picks_view(q->sym.method))
                     s = 1.0f / (float)G; /* straight-through: equitune's gradient */
                 else
                     s = q->w[(size_t)b * (size_t)G + (size_t)i];
@@ -744,35 +842,63 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
         net_backward(q->base, q->dy, NULL);
         t_base = clock_seconds() - t1;
     }
-    if (q->sym.method == SYM_LAMBDA) {
-        for (int b = 0; b < B; b++) {
-            const float *db = dout + (size_t)b * (size_t)A;
-            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
-            const float *pb = q->w + (size_t)b * (size_t)G;
-            float dp[D4_ORDER];
-            float pdp = 0.0f;
-            for (int i = 0; i < G; i++) {
-                float s = 0.0f;
-                for (int a = 0; a < A; a++)
-                    s += db[a] * vb[i * A + a];
-                dp[i] = s;
-                pdp += pb[i] * s;
-            }
-            if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
-                /* p_i = w_i / S: dL/dw_i = (dp_i - sum_j p_j dp_j) / S,
-                 * dw_i/dz_i = sigmoid(z_i) */
-                float inv_s = 1.0f / q->wsum[b];
-                for (int i = 0; i < G; i++)
-                    q->dz[i * B + b] = (dp[i] - pdp) * inv_s * q->dw[i * B + b];
-            } else {
-                for (int i = 0; i < G; i++)
-                    q->dz[i * B + b] = pb[i] * (dp[i] - pdp);
-            }
-        }
-        net_backward(q->lam, q->dz, NULL);
-    }
+    if (has_weight_net(q->sym.method))
+        weight_net_backward(q, dout, B);
     q->t_base += t_base;
     q->t_sym += clock_seconds() - t0 - t_base;
+}
+
+/* -log p_id of row b of the weight network's outputs z ((G*B), row
+ * i*B + b; the identity is view 0), and its gradient times scale into dz. */
+static double prior_row(QModel *q, const float *z, int B, int b, float scale)
+{
+    const int G = q->G;
+    if (q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS) {
+        /* -log p_0 = log S - log w_0, w_i = softplus(z_i) + 1e-6, S = sum_i w_i */
+        float S = 0.0f, w0 = q->sp[b] + 1e-6f;
+        for (int i = 0; i < G; i++)
+            S += q->sp[i * B + b] + 1e-6f;
+        for (int i = 0; i < G; i++)
+            q->dz[i * B + b] = scale * (1.0f / S - (i == 0 ? 1.0f / w0 : 0.0f)) * q->dw[i * B + b];
+        return log((double)S) - log((double)w0);
+    }
+    /* softmax: -log p_0 = logsumexp(z) - z_0, gradient p_i - [i = 0] */
+    float m = z[b];
+    for (int i = 1; i < G; i++)
+        m = fmaxf(m, z[i * B + b]);
+    float s = 0.0f;
+    for (int i = 0; i < G; i++)
+        s += expf(z[i * B + b] - m);
+    for (int i = 0; i < G; i++)
+        q->dz[i * B + b] = scale * (expf(z[i * B + b] - m) / s - (i == 0 ? 1.0f : 0.0f));
+    return log((double)s) + (double)m - (double)z[b];
+}
+
+double qmodel_prior(QModel *q, const float *in, int B, float weight)
+{
+    if (!has_weight_net(q->sym.method) || B < 1)
+        return 0.0;
+    double t0 = clock_seconds();
+    if (reserve(q, B) != 0)
+        return NAN;
+    if (q->sparse)
+        stack_sparse_views(q, in, B);
+    else
+        stack_views(q, in, B);
+    const float *z = weight_net_forward(q, &q->views, q->xs, B);
+    if (!z)
+        return NAN;
+    if (q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS)
+        softplus_sigmoid(z, q->sp, q->dw, q->G * B);
+    double loss = 0.0;
+    const float scale = weight / (float)B;
+    for (int b = 0; b < B; b++)
+        loss += prior_row(q, z, B, b, scale);
+    if (q->grads)
+        net_backward(q->lam, q->dz, NULL);
+    q->last_B = 0; /* the views are no longer the last forward's */
+    q->t_sym += clock_seconds() - t0;
+    return (double)weight * loss / (double)B;
 }
 
 const float *qmodel_view_q(const QModel *q, int b)
@@ -789,9 +915,16 @@ const float *qmodel_view_weight(const QModel *q, int b)
     return q->w + (size_t)b * (size_t)q->G;
 }
 
+const float *qmodel_view_score(const QModel *q, int b)
+{
+    if (q->sym.method != SYM_CANONICAL)
+        return NULL;
+    return q->score + (size_t)b * (size_t)q->G;
+}
+
 int qmodel_chosen(const QModel *q, int b)
 {
-    if (q->sym.method != SYM_EQUIZERO)
+    if (!picks_view(q->sym.method))
         return -1;
     return q->sym.group.elem[q->chosen[b]];
 }

@@ -102,13 +102,13 @@ static void all_changed(Config *c)
         "env.name=map", "env.size=17", "env.max_steps=123", "env.step_penalty=0.0123456789",
         "env.orientation=5", "env.orient_group=0,2", "env.goal=3,4", "env.map=maps/a b.txt",
         "network.type=cnn", "network.hidden=", "network.conv=8,32,7", "network.init=runs/x/final.safetensors",
-        "symmetry.method=lambda", "symmetry.group=rot90", "symmetry.proxy=entropy", "symmetry.grad=selected",
-        "symmetry.lambda_hidden=17", "symmetry.lambda_norm=softmax",
+        "symmetry.method=lambda", "symmetry.group=rot90", "symmetry.proxy=entropy", "symmetry.grad=ste",
+        "symmetry.lambda_hidden=17", "symmetry.lambda_norm=softmax", "symmetry.prior=0.25",
         "agent.gamma=0.3333333", "agent.double_dqn=no", "agent.loss=mse", "agent.target_update=7",
         "agent.tau=0.005", "agent.eps_start=0.9", "agent.eps_end=-0", "agent.eps_steps=0",
         "train.steps=1000000000000", "train.num_envs=1024", "train.batch_size=65536", "train.buffer_size=1000000000",
         "train.learning_starts=0", "train.train_freq=4", "train.gradient_steps=2", "train.lr=1e-7",
-        "train.adam_eps=1.5e-5", "train.max_grad_norm=0", "train.freeze_q=yes", "train.checkpoint_every=0",
+        "train.adam_eps=1.5e-5", "train.max_grad_norm=0", "train.freeze_q=yes", "train.prior_updates=3", "train.checkpoint_every=0",
         "eval.eval_every=0", "eval.eval_episodes=1", "eval.eval_epsilon=0.1",
         "render.fps=240", "render.cell=4", "render.show_q=0", "render.show_views=false",
     };
@@ -131,8 +131,9 @@ START_TEST(test_defaults)
     ck_assert_msg(strcmp(c.network.type, "mlp") == 0 && strcmp(c.network.hidden, "64,64") == 0, "network type/hidden defaults");
     ck_assert_msg(strcmp(c.network.conv, "16,16") == 0 && c.network.init[0] == '\0', "network conv/init defaults");
     ck_assert_msg(strcmp(c.symmetry.method, "none") == 0 && strcmp(c.symmetry.group, "d4") == 0, "symmetry method/group defaults");
-    ck_assert_msg(strcmp(c.symmetry.proxy, "maxq") == 0 && strcmp(c.symmetry.grad, "ste") == 0, "equizero defaults");
-    ck_assert_msg(c.symmetry.lambda_hidden == 64 && strcmp(c.symmetry.lambda_norm, "softplus") == 0, "lambda defaults");
+    ck_assert_msg(strcmp(c.symmetry.proxy, "maxq") == 0 && strcmp(c.symmetry.grad, "selected") == 0, "equizero defaults");
+    ck_assert_msg(c.symmetry.lambda_hidden == 64 && strcmp(c.symmetry.lambda_norm, "softplus") == 0 && c.symmetry.prior == 0.0f, "lambda defaults");
+    ck_assert_msg(c.train.prior_updates == 0, "prior_updates default");
     ck_assert_msg(c.agent.gamma == 0.99f && c.agent.double_dqn == 1 && strcmp(c.agent.loss, "huber") == 0, "agent gamma/double/loss");
     ck_assert_msg(c.agent.target_update == 500 && c.agent.tau == 1.0f, "agent target defaults");
     ck_assert_msg(c.agent.eps_start == 1.0f && c.agent.eps_end == 0.05f && c.agent.eps_steps == 10000, "epsilon defaults");
@@ -454,9 +455,27 @@ START_TEST(test_validate)
 
     config_default(&c);
     set_ok(&c, "train.freeze_q=true");
-    expect_invalid(&c, "train.freeze_q = true requires symmetry.method = lambda (got none)");
+    expect_invalid(&c, "train.freeze_q = true requires symmetry.method = lambda or canonical (got none)");
     set_ok(&c, "symmetry.method=lambda");
     ck_assert_msg(config_validate(&c, err, sizeof err) == 0, "freeze_q with lambda is valid: %s", err);
+    set_ok(&c, "symmetry.method=canonical");
+    ck_assert_msg(config_validate(&c, err, sizeof err) == 0, "freeze_q with canonical is valid: %s", err);
+
+    /* the canonicalization prior: lambda or canonical, an init checkpoint,
+     * and prior_updates only with a prior */
+    config_default(&c);
+    set_ok(&c, "symmetry.prior=0.5");
+    expect_invalid(&c, "symmetry.prior = 0.5 requires symmetry.method = lambda or canonical (got none)");
+    set_ok(&c, "symmetry.method=canonical");
+    expect_invalid(&c, "symmetry.prior = 0.5 needs network.init");
+    set_ok(&c, "network.init=runs/pre/checkpoint.safetensors");
+    ck_assert_msg(config_validate(&c, err, sizeof err) == 0, "prior with canonical and an init is valid: %s", err);
+    set_ok(&c, "train.prior_updates=100");
+    ck_assert_msg(config_validate(&c, err, sizeof err) == 0, "prior_updates with a prior is valid: %s", err);
+    set_ok(&c, "symmetry.prior=0");
+    expect_invalid(&c, "train.prior_updates = 100 needs symmetry.prior > 0");
+    EXPECT_SET("symmetry.prior=-1", "symmetry.prior");
+    EXPECT_SET("train.prior_updates=-1", "train.prior_updates");
 
     config_default(&c);
     set_ok(&c, "symmetry.method=equitune");
@@ -639,7 +658,7 @@ START_TEST(test_print_keys_and_readme)
         ck_assert_msg(strstr(readme, row) != NULL, "README row missing or default differs: %s", row);
         count++;
     }
-    ck_assert_msg(count == 48, "48 keys, got %d", count);
+    ck_assert_msg(count == 50, "50 keys, got %d", count);
     free(mem);
 }
 END_TEST

@@ -2,8 +2,10 @@
  * naive per-view reference, exact equivariance for every method x named group x
  * element on MLP and CNN bases (online and target copies), the identities
  * "equitune = lambda with constant lambda" and "equizero = lambda one-hot at
- * h*", the trivial group, finite-difference gradients, freeze_q (train_base =
- * 0), greedy actions on gridworld-like states, and batching. */
+ * h*", "canonical = equizero with the score as proxy", the trivial group,
+ * finite-difference gradients (canonical's straight-through ones against its
+ * softmax surrogate), the canonicalization prior, freeze_q (train_base = 0),
+ * greedy actions on gridworld-like states, and batching. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -71,8 +73,9 @@ static const Variant variants[] = {
     {"equizero/entropy", SYM_EQUIZERO, PROXY_ENTROPY, GRAD_SELECTED, LNORM_SOFTPLUS},
     {"lambda/softplus", SYM_LAMBDA, PROXY_MAXQ, GRAD_STE, LNORM_SOFTPLUS},
     {"lambda/softmax", SYM_LAMBDA, PROXY_MAXQ, GRAD_STE, LNORM_SOFTMAX},
+    {"canonical", SYM_CANONICAL, PROXY_MAXQ, GRAD_SELECTED, LNORM_SOFTPLUS},
 };
-enum { NVARIANTS = 5 };
+enum { NVARIANTS = 6 };
 
 static SymSpec make_sym(const Variant *v, Group g)
 {
@@ -184,6 +187,34 @@ static double proxy_gap(const QModel *q, int b, int A)
     return second - best;
 }
 
+/* Gap between the best and second-best score of canonical's row b. */
+static double score_gap(const QModel *q, int b)
+{
+    const float *s = qmodel_view_score(q, b);
+    double best = -INFINITY, second = -INFINITY;
+    for (int i = 0; i < qmodel_sym(q)->group.n; i++) {
+        if (s[i] > best) {
+            second = best;
+            best = s[i];
+        } else if (s[i] > second) {
+            second = s[i];
+        }
+    }
+    return best - second;
+}
+
+/* How far row b of the last forward is from a tie in the view choice
+ * (equizero's proxy, canonical's score); INFINITY for methods that pick no
+ * view. */
+static double choice_gap(const QModel *q, int b, int A)
+{
+    switch (qmodel_sym(q)->method) {
+    case SYM_EQUIZERO: return proxy_gap(q, b, A);
+    case SYM_CANONICAL: return score_gap(q, b);
+    default: return INFINITY;
+    }
+}
+
 static int close_rel(double a, double b, double rel, double scale)
 {
     return fabs(a - b) <= rel * fmax(1.0, fmax(scale, fmax(fabs(a), fabs(b))));
@@ -200,7 +231,7 @@ static int check_equivariance(QModel *q, const float *x, int B, int D, int C, in
     memcpy(qx, out, (size_t)B * A * sizeof(float));
     int ok_row[MAXB];
     for (int b = 0; b < B; b++)
-        ok_row[b] = s->method != SYM_EQUIZERO || proxy_gap(q, b, A) > 1e-4;
+        ok_row[b] = choice_gap(q, b, A) > 1e-4;
     int compared = 0;
     for (int e = 0; e < s->group.n; e++) {
         int g = s->group.elem[e];
@@ -209,7 +240,7 @@ static int check_equivariance(QModel *q, const float *x, int B, int D, int C, in
         const float *og = qmodel_forward(q, xg, B);
         ck_assert_msg(og != NULL, "%s: forward returned NULL", label);
         for (int b = 0; b < B; b++) {
-            if (!ok_row[b] || (s->method == SYM_EQUIZERO && proxy_gap(q, b, A) <= 1e-4))
+            if (!ok_row[b] || choice_gap(q, b, A) <= 1e-4)
                 continue;
             compared++;
             for (int a = 0; a < A; a++) {
@@ -223,7 +254,7 @@ static int check_equivariance(QModel *q, const float *x, int B, int D, int C, in
 
 START_TEST(test_names)
 {
-    for (int m = 0; m < 4; m++)
+    for (int m = 0; m < 5; m++)
         ck_assert_msg(sym_method_parse(sym_method_name((SymMethod)m)) == m, "method %d does not round-trip through its name", m);
     ck_assert_msg(sym_method_parse("equi") == -1, "unknown method name accepted");
     ck_assert_msg(sym_proxy_parse("maxq") == PROXY_MAXQ && sym_proxy_parse("entropy") == PROXY_ENTROPY && sym_proxy_parse("max") == -1, "proxy names");
@@ -316,8 +347,9 @@ START_TEST(test_naive_reference)
             ls.nhidden = 1;
             ls.hidden[0] = ss.lambda_hidden;
             ls.out = 1;
-            Net *lam = v->method == SYM_LAMBDA ? net_create(&ls, m.params + net_nparams(&ns), NULL) : NULL;
-            ck_assert_msg(base && (lam || v->method != SYM_LAMBDA), "net_create failed");
+            int weighted = v->method == SYM_LAMBDA || v->method == SYM_CANONICAL;
+            Net *lam = weighted ? net_create(&ls, m.params + net_nparams(&ns), NULL) : NULL;
+            ck_assert_msg(base && (lam || !weighted), "net_create failed");
             float x[MAXB * C_ * N_ * N_], xh[C_ * N_ * N_];
             int B = 6;
             random_inputs(x, B, D, &r);
@@ -346,6 +378,18 @@ START_TEST(test_naive_reference)
                     else
                         w[i] = 0.0;
                     s += w[i];
+                }
+                if (v->method == SYM_CANONICAL) {
+                    for (int i = 1; i < grp.n; i++)
+                        if (z[i] > z[best])
+                            best = i;
+                    w[best] = 1.0;
+                    s = 1.0;
+                    if (score_gap(m.q, b) <= 1e-4)
+                        continue;
+                    ck_assert_msg(qmodel_chosen(m.q, b) == grp.elem[best], "%s row %d: chosen %d, reference %d", v->label, b, qmodel_chosen(m.q, b), grp.elem[best]);
+                    for (int i = 0; i < grp.n; i++)
+                        ck_assert_msg(close_rel(qmodel_view_score(m.q, b)[i], z[i], 1e-5, 0.0), "%s row %d view %d: score %.8g, reference %.8g", v->label, b, i, qmodel_view_score(m.q, b)[i], z[i]);
                 }
                 if (v->method == SYM_EQUIZERO) {
                     float vf[D4_ORDER][5];
@@ -520,16 +564,20 @@ START_TEST(test_weights_introspection)
                     s += (double)w[i] * v[i * A + a];
                 ck_assert_msg(close_rel(out[b * A + a], s, 1e-6, 0.0), "%s row %d: Q_G %.8g != sum weight*view %.8g", variants[vi].label, b, out[b * A + a], s);
             }
-            if (variants[vi].method == SYM_EQUIZERO) {
+            if (variants[vi].method == SYM_EQUIZERO || variants[vi].method == SYM_CANONICAL) {
                 /* one-hot at the chosen element (d4: view index == element index) */
                 ck_assert_msg(nonzero == 1 && at == qmodel_chosen(m.q, b) && w[at] == 1.0f, "%s row %d: weights not one-hot at chosen %d", variants[vi].label, b, qmodel_chosen(m.q, b));
                 for (int a = 0; a < A; a++)
                     ck_assert_msg(out[b * A + a] == v[at * A + a], "equizero Q_G is not exactly the chosen view");
-                double best = proxy_ref(ss.proxy, v + at * A, A);
-                for (int i = 0; i < 8; i++)
-                    ck_assert_msg(proxy_ref(ss.proxy, v + i * A, A) >= best - 1e-6, "%s: view %d has a better proxy than chosen %d", variants[vi].label, i, at);
+                const float *sc = qmodel_view_score(m.q, b);
+                for (int i = 0; i < 8; i++) {
+                    if (variants[vi].method == SYM_EQUIZERO)
+                        ck_assert_msg(proxy_ref(ss.proxy, v + i * A, A) >= proxy_ref(ss.proxy, v + at * A, A) - 1e-6, "%s: view %d has a better proxy than chosen %d", variants[vi].label, i, at);
+                    else
+                        ck_assert_msg(i < at ? sc[i] < sc[at] : sc[i] <= sc[at], "%s: view %d scores %.8g against chosen %d's %.8g (argmax, ties to the lowest)", variants[vi].label, i, sc[i], at, sc[at]);
+                }
             } else {
-                ck_assert_msg(qmodel_chosen(m.q, b) == -1, "%s: chosen %d for a non-equizero method", variants[vi].label, qmodel_chosen(m.q, b));
+                ck_assert_msg(qmodel_chosen(m.q, b) == -1 && qmodel_view_score(m.q, b) == NULL, "%s: chosen %d (or scores) for a method that picks no view", variants[vi].label, qmodel_chosen(m.q, b));
                 ck_assert_msg(nonzero == 8, "%s: a zero weight", variants[vi].label);
             }
         }
@@ -591,7 +639,7 @@ START_TEST(test_trivial_and_none)
             for (int b = 0; b < B; b++) {
                 ck_assert_msg(qmodel_view_weight(m.q, b)[0] == 1.0f, "%s: single view weight %g != 1", label, qmodel_view_weight(m.q, b)[0]);
                 ck_assert_msg(memcmp(qmodel_view_q(m.q, b), ref + b * A, (size_t)A * sizeof(float)) == 0, "%s: view q is not the base output", label);
-                if (vi < 0 || variants[vi].method != SYM_EQUIZERO)
+                if (vi < 0 || (variants[vi].method != SYM_EQUIZERO && variants[vi].method != SYM_CANONICAL))
                     ck_assert_msg(qmodel_chosen(m.q, b) == -1, "%s: chosen != -1", label);
                 else
                     ck_assert_msg(qmodel_chosen(m.q, b) == 0, "%s: chosen != identity", label);
@@ -613,9 +661,32 @@ static double loss_of(QModel *q, const float *x, int B, int A, const float *c)
     return L;
 }
 
+/* Canonical's straight-through surrogate, whose gradient the score network
+ * gets: sum c[b,a] sum_h softmax(s)_h Q_h[b,a], in double. */
+static double surrogate_of(QModel *q, const float *x, int B, int A, const float *c)
+{
+    qmodel_forward(q, x, B);
+    int G = qmodel_sym(q)->group.n;
+    double L = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *sc = qmodel_view_score(q, b), *v = qmodel_view_q(q, b);
+        double m = -INFINITY, z = 0.0;
+        for (int i = 0; i < G; i++)
+            m = fmax(m, sc[i]);
+        for (int i = 0; i < G; i++)
+            z += exp(sc[i] - m);
+        for (int i = 0; i < G; i++)
+            for (int a = 0; a < A; a++)
+                L += exp(sc[i] - m) / z * c[b * A + a] * v[i * A + a];
+    }
+    return L;
+}
+
 /* Central differences of L w.r.t. sampled parameters against the analytic
  * gradient of qmodel_backward; for equizero/selected the chosen views must not
- * move under the perturbation (else that parameter is skipped). */
+ * move under the perturbation (else that parameter is skipped). Canonical's
+ * score network is checked against surrogate_of instead (its forward is
+ * piecewise constant in those parameters). */
 static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng *r, const char *label)
 {
     memset(m->grads, 0, m->np * sizeof(float));
@@ -634,12 +705,12 @@ static void check_fd(Model *m, const float *x, int B, int A, const float *c, Rng
         /* L at p0 + {0, +-eps, +-eps/4} */
         const float steps[5] = {0.0f, eps, -eps, eps / 4, -eps / 4};
         double lv[5];
-        int moved = 0;
+        int moved = 0, sur = qmodel_sym(m->q)->method == SYM_CANONICAL && i >= nb;
         for (int k = 0; k < 5; k++) {
             m->params[i] = p0 + steps[k];
-            lv[k] = loss_of(m->q, x, B, A, c);
+            lv[k] = sur ? surrogate_of(m->q, x, B, A, c) : loss_of(m->q, x, B, A, c);
             for (int b = 0; b < B; b++)
-                moved |= qmodel_chosen(m->q, b) != chosen0[b];
+                moved |= !sur && qmodel_chosen(m->q, b) != chosen0[b];
         }
         m->params[i] = p0;
         if (moved)
@@ -757,8 +828,8 @@ START_TEST(test_freeze_base)
         qmodel_backward(m.q, c, 0);
         size_t nb = qmodel_base_nparams(m.q);
         ck_assert_msg(memcmp(before, m.grads, nb * sizeof(float)) == 0, "%s: train_base = 0 changed base gradients", variants[vi].label);
-        if (variants[vi].method == SYM_LAMBDA)
-            ck_assert_msg(memcmp(before + nb, m.grads + nb, (m.np - nb) * sizeof(float)) != 0, "%s: lambda gradients unchanged with train_base = 0", variants[vi].label);
+        if (variants[vi].method == SYM_LAMBDA || variants[vi].method == SYM_CANONICAL)
+            ck_assert_msg(memcmp(before + nb, m.grads + nb, (m.np - nb) * sizeof(float)) != 0, "%s: weight network gradients unchanged with train_base = 0", variants[vi].label);
         /* and train_base = 1 does change them */
         qmodel_backward(m.q, c, 1);
         ck_assert_msg(memcmp(before, m.grads, nb * sizeof(float)) != 0, "%s: train_base = 1 left base gradients unchanged", variants[vi].label);
@@ -802,10 +873,10 @@ START_TEST(test_greedy_actions)
     int n = 7, D = 3 * n * n, A = 5, B = 8;
     NetSpec ns = mlp_spec(3, n, A);
     ns.hidden[0] = ns.hidden[1] = 16;
-    static const int which[] = {0, 3, 4, 1, 2};
+    static const int which[] = {0, 3, 4, 1, 2, 5};
     float *x = malloc((size_t)B * D * sizeof(float)), *xg = malloc((size_t)B * D * sizeof(float));
     ck_assert_msg(x && xg, "out of memory");
-    for (int w = 0; w < 5; w++) {
+    for (int w = 0; w < 6; w++) {
         const Variant *v = &variants[which[w]];
         SymSpec ss = make_sym(v, named_group("d4"));
         Model m = model_new(&ns, &ss, 1100 + w);
@@ -822,8 +893,8 @@ START_TEST(test_greedy_actions)
         const float *out = qmodel_forward(m.q, x, B);
         for (int b = 0; b < B; b++) {
             act[b] = argmax_gap(out + b * A, A, &gap[b]);
-            if (v->method == SYM_EQUIZERO && proxy_gap(m.q, b, A) <= 1e-4)
-                gap[b] = 0.0; /* a state symmetric under some element ties equizero's views */
+            if (choice_gap(m.q, b, A) <= 1e-4)
+                gap[b] = 0.0; /* a state symmetric under some element ties the view choice */
         }
         for (int g = 0; g < D4_ORDER; g++) {
             for (int b = 0; b < B; b++)
@@ -832,7 +903,7 @@ START_TEST(test_greedy_actions)
             for (int b = 0; b < B; b++) {
                 double gg;
                 int ag = argmax_gap(og + b * A, A, &gg);
-                if (v->method == SYM_EQUIZERO && proxy_gap(m.q, b, A) <= 1e-4)
+                if (choice_gap(m.q, b, A) <= 1e-4)
                     gg = 0.0;
                 if (gap[b] < 1e-4 || gg < 1e-4)
                     continue;
@@ -979,7 +1050,7 @@ START_TEST(test_sparse_views_exact)
             for (int i = 0; i < g.n; i++)
                 for (int b = 0; b < B; b++) {
                     float s = qmodel_view_weight(m.q, b)[i];
-                    if (variants[vi].method == SYM_EQUIZERO)
+                    if (variants[vi].method == SYM_EQUIZERO || variants[vi].method == SYM_CANONICAL)
                         s = variants[vi].grad == GRAD_SELECTED ? (qmodel_chosen(m.q, b) == g.elem[i] ? 1.0f : 0.0f) : 1.0f / (float)g.n;
                     for (int a = 0; a < A; a++)
                         dy[((size_t)i * B + b) * A + d4_action(g.elem[i], a)] = s * dout[b * A + a];
@@ -1021,6 +1092,157 @@ START_TEST(test_sparse_views_exact)
 }
 END_TEST
 
+/* Canonical is equizero with the score as its proxy: on stacked dense views
+ * through plain networks over the same parameters, the scores are those of
+ * the score network bit for bit, the chosen view is their argmax (ties to
+ * the lowest index) and Q_G is exactly that view's mapped-back Q-values. */
+START_TEST(test_canonical_is_equizero_with_score)
+{
+    enum { B = 6 };
+    Rng r;
+    rng_seed(&r, 29, 0);
+    const int D = C_ * N_ * N_, nn = N_ * N_;
+    for (int kind = 0; kind < 2; kind++)
+        for (int gi = 0; gi < NGROUPS; gi++) {
+            int A = kind ? 5 : 4;
+            NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+            Group g = named_group(group_names[gi]);
+            SymSpec ss = make_sym(&variants[5], g);
+            Model m = model_new(&ns, &ss, 1400 + (uint64_t)gi);
+            NetSpec ls;
+            memset(&ls, 0, sizeof ls);
+            ls.kind = NET_MLP;
+            ls.in_c = C_;
+            ls.n = N_;
+            ls.nhidden = 1;
+            ls.hidden[0] = ss.lambda_hidden;
+            ls.out = 1;
+            Net *base = net_create(&ns, m.params, NULL), *score = net_create(&ls, m.params + net_nparams(&ns), NULL);
+            ck_assert_msg(base && score, "net_create failed");
+            float x[B * C_ * N_ * N_], views[D4_ORDER * B * C_ * N_ * N_], y[D4_ORDER * B * 5], z[D4_ORDER * B], qg[B * 5];
+            random_inputs(x, B, D, &r);
+            memcpy(qg, qmodel_forward(m.q, x, B), sizeof(float) * B * A);
+            int perm[N_ * N_];
+            for (int i = 0; i < g.n; i++) {
+                group_cell_perm(perm, g.elem[i], N_);
+                for (int b = 0; b < B; b++)
+                    for (int k = 0; k < C_; k++)
+                        for (int j = 0; j < nn; j++)
+                            views[((size_t)i * B + b) * D + k * nn + perm[j]] = x[(size_t)b * D + k * nn + j];
+            }
+            memcpy(y, net_forward(base, views, g.n * B), sizeof(float) * g.n * B * A);
+            memcpy(z, net_forward(score, views, g.n * B), sizeof(float) * g.n * B);
+            for (int b = 0; b < B; b++) {
+                int best = 0;
+                for (int i = 0; i < g.n; i++) {
+                    ck_assert_msg(qmodel_view_score(m.q, b)[i] == z[i * B + b], "%s/%s row %d view %d: score %.9g, score network %.9g", kind ? "cnn" : "mlp", group_names[gi], b, i, qmodel_view_score(m.q, b)[i], z[i * B + b]);
+                    if (z[i * B + b] > z[best * B + b])
+                        best = i;
+                }
+                ck_assert_msg(qmodel_chosen(m.q, b) == g.elem[best], "%s/%s row %d: chose %d, the score's argmax is %d", kind ? "cnn" : "mlp", group_names[gi], b, qmodel_chosen(m.q, b), g.elem[best]);
+                for (int a = 0; a < A; a++)
+                    ck_assert_msg(qg[b * A + a] == y[((size_t)best * B + b) * A + d4_action(g.elem[best], a)], "%s/%s row %d action %d: Q_G %.9g is not the chosen view's value", kind ? "cnn" : "mlp", group_names[gi], b, a, qg[b * A + a]);
+            }
+            net_free(base);
+            net_free(score);
+            model_free(&m);
+        }
+}
+END_TEST
+
+/* -log p_id(x) of row b of the last forward, in double from the model's own
+ * introspection: lambda's normalised weight of the identity view, or the
+ * softmax of canonical's scores. */
+static double neglog_pid(const QModel *q, int b)
+{
+    if (qmodel_sym(q)->method == SYM_LAMBDA)
+        return -log((double)qmodel_view_weight(q, b)[0]);
+    const float *sc = qmodel_view_score(q, b);
+    double m = -INFINITY, z = 0.0;
+    for (int i = 0; i < qmodel_sym(q)->group.n; i++)
+        m = fmax(m, sc[i]);
+    for (int i = 0; i < qmodel_sym(q)->group.n; i++)
+        z += exp(sc[i] - m);
+    return log(z) + m - sc[0];
+}
+
+/* The canonicalization prior: its value against the forward's weights, its
+ * gradient against finite differences of that value, the base gradients
+ * untouched; methods without a weight network give 0 and touch nothing. */
+START_TEST(test_prior)
+{
+    enum { B = 5 };
+    Rng r;
+    rng_seed(&r, 31, 0);
+    const int D = C_ * N_ * N_;
+    const float W = 0.7f;
+    static const int weighted[] = {3, 4, 5};
+    for (int kind = 0; kind < 2; kind++)
+        for (int wi = 0; wi < 3; wi++)
+            for (int gi = 1; gi < NGROUPS; gi += 3) {
+                int A = kind ? 5 : 4;
+                NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+                const Variant *v = &variants[weighted[wi]];
+                SymSpec ss = make_sym(v, named_group(group_names[gi]));
+                Model m = model_new(&ns, &ss, 1500 + (uint64_t)wi);
+                char label[96];
+                snprintf(label, sizeof label, "%s/%s/%s", kind ? "cnn" : "mlp", v->label, group_names[gi]);
+                float x[B * C_ * N_ * N_];
+                random_inputs(x, B, D, &r);
+                qmodel_forward(m.q, x, B);
+                double want = 0.0;
+                for (int b = 0; b < B; b++)
+                    want += neglog_pid(m.q, b);
+                want *= W / B;
+                memset(m.grads, 0, m.np * sizeof(float));
+                double got = qmodel_prior(m.q, x, B, W);
+                ck_assert_msg(close_rel(got, want, 1e-5, 0.0), "%s: prior %.9g, from the forward's weights %.9g", label, got, want);
+                size_t nb = qmodel_base_nparams(m.q);
+                for (size_t i = 0; i < nb; i++)
+                    ck_assert_msg(m.grads[i] == 0.0f, "%s: the prior touched base gradient %zu", label, i);
+                int checked = 0;
+                double gmax = 0.0;
+                Model e = model_over(&ns, &ss, m.params, 0); /* evaluates only: no gradients accumulate */
+                for (int t = 0; t < 40; t++) {
+                    size_t i = nb + rng_below(&r, (uint32_t)(m.np - nb));
+                    float p0 = e.params[i];
+                    /* a ReLU kink inside a step spoils one of the central,
+                     * forward and backward differences (two step sizes), not all */
+                    const float steps[5] = {0.0f, 1e-3f, -1e-3f, 2.5e-4f, -2.5e-4f};
+                    double lv[5], fd = INFINITY, an = m.grads[i];
+                    for (int k = 0; k < 5; k++) {
+                        e.params[i] = p0 + steps[k];
+                        lv[k] = qmodel_prior(e.q, x, B, W);
+                    }
+                    e.params[i] = p0;
+                    for (int k = 0; k < 2; k++) {
+                        double hk = steps[1 + 2 * k], d[3] = {(lv[1 + 2 * k] - lv[2 + 2 * k]) / (2.0 * hk), (lv[1 + 2 * k] - lv[0]) / hk, (lv[0] - lv[2 + 2 * k]) / hk};
+                        for (int j = 0; j < 3; j++)
+                            if (fabs(d[j] - an) < fabs(fd - an))
+                                fd = d[j];
+                    }
+                    ck_assert_msg(fabs(fd - an) <= 1e-2 * fmax(fabs(fd), fabs(an)) + 2e-3, "%s: param %zu: prior gradient %.6g, finite difference %.6g", label, i, an, fd);
+                    gmax = fmax(gmax, fabs(an));
+                    checked++;
+                }
+                ck_assert_msg(checked == 40 && gmax > 1e-3, "%s: the prior's gradient is zero: the comparison is empty", label);
+                model_free(&e);
+                model_free(&m);
+            }
+    /* no weight network: 0, gradients untouched */
+    NetSpec ns = mlp_spec(C_, N_, 4);
+    SymSpec ss = make_sym(&variants[1], named_group("d4"));
+    Model m = model_new(&ns, &ss, 1599);
+    float x[B * C_ * N_ * N_];
+    random_inputs(x, B, D, &r);
+    memset(m.grads, 0, m.np * sizeof(float));
+    ck_assert_msg(qmodel_prior(m.q, x, B, W) == 0.0, "equizero has no prior");
+    for (size_t i = 0; i < m.np; i++)
+        ck_assert_msg(m.grads[i] == 0.0f, "the prior of equizero touched gradient %zu", i);
+    model_free(&m);
+}
+END_TEST
+
 static Suite *sym_suite(void)
 {
     Suite *s = suite_create("sym");
@@ -1042,6 +1264,8 @@ static Suite *sym_suite(void)
         {"greedy_actions", test_greedy_actions},
         {"batch_equals_rows", test_batch_equals_rows},
         {"sparse_views_exact", test_sparse_views_exact},
+        {"canonical_is_equizero_with_score", test_canonical_is_equizero_with_score},
+        {"prior", test_prior},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
