@@ -14,7 +14,7 @@
 #include "../nn/safetensors.h"
 
 /* RNG streams derived from [run] seed (envs use their own, see train). */
-enum { STREAM_INIT = 1, STREAM_EXPLORE = 2 };
+enum { STREAM_INIT = 1, STREAM_EXPLORE = 2, STREAM_PRIOR = 5 };
 
 static int parse_int_list(const char *s, int *out, int max, int *n)
 {
@@ -213,7 +213,8 @@ Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t er
     qmodel_init(a->online, &init);
     if (cfg->network.init[0]) {
         StFile *f = st_open(cfg->network.init, err, errlen);
-        if (!f || load_base(a, f, cfg->network.init, "q.", a->params, err, errlen) != 0) {
+        if (!f || load_base(a, f, cfg->network.init, "q.", a->params, err, errlen) != 0 ||
+            (cfg->symmetry.prior > 0.0f && agent_prior_states(a, f, cfg->network.init, err, errlen) != 0)) {
             st_close(f);
             agent_free(a);
             return NULL;
@@ -229,6 +230,7 @@ Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t er
     }
     a->loss = strcmp(cfg->agent.loss, "mse") == 0 ? LOSS_MSE : LOSS_HUBER;
     rng_seed(&a->rng, cfg->run.seed, STREAM_EXPLORE);
+    rng_seed(&a->prior_rng, cfg->run.seed, STREAM_PRIOR);
     if (agent_grow(a, cfg->train.batch_size > cfg->train.num_envs ? cfg->train.batch_size : cfg->train.num_envs) != 0) {
         snprintf(err, errlen, "out of memory for the batch buffers");
         agent_free(a);
@@ -255,6 +257,9 @@ void agent_free(Agent *a)
     free(a->dq);
     free(a->q_next_online);
     free(a->action);
+    free(a->prior_obs);
+    free(a->prior_batch);
+    free(a->prior_f);
     free(a);
 }
 
@@ -289,6 +294,61 @@ void agent_act(Agent *a, const uint8_t *obs, int B, float epsilon, int *actions)
     }
 }
 
+int agent_prior_states(Agent *a, const StFile *f, const char *path, char *err, size_t errlen)
+{
+    const StTensor *t = st_find(f, "replay.obs");
+    size_t nc = (size_t)a->n * (size_t)a->n;
+    if (!t || t->dtype != ST_U8 || t->ndim != 2 || t->shape[1] != (int64_t)nc) {
+        snprintf(err, errlen, "%s: symmetry.prior needs the replay states of the pretraining run: tensor replay.obs (uint8, [states, %zu]) is %s; allowed: network.init = a checkpoint written by equigrid train on this grid",
+                 path, nc, t ? "of another dtype or shape" : "missing");
+        return -1;
+    }
+    if (t->shape[0] < 1) {
+        snprintf(err, errlen, "%s: symmetry.prior needs the replay states of the pretraining run, but replay.obs holds none (a run of train.steps = 0?); allowed: network.init = a checkpoint of a run that stepped its env", path);
+        return -1;
+    }
+    size_t S = (size_t)t->shape[0], B = (size_t)a->cfg.train.batch_size;
+    free(a->prior_obs);
+    free(a->prior_batch);
+    free(a->prior_f);
+    a->prior_obs = malloc(S * nc);
+    a->prior_batch = malloc(B * nc);
+    a->prior_f = malloc(B * (size_t)a->C * nc * sizeof(float));
+    if (!a->prior_obs || !a->prior_batch || !a->prior_f) {
+        snprintf(err, errlen, "%s: out of memory for %zu prior states", path, S);
+        return -1;
+    }
+    memcpy(a->prior_obs, t->data, S * nc);
+    a->prior_n = S;
+    return 0;
+}
+
+/* The prior's loss on train.batch_size states sampled from prior_obs, its
+ * gradient accumulated into the weight network's. */
+static float prior_batch_grad(Agent *a)
+{
+    int B = a->cfg.train.batch_size;
+    size_t nc = (size_t)a->n * (size_t)a->n;
+    for (int b = 0; b < B; b++) {
+        size_t k = rng_below(&a->prior_rng, (uint32_t)a->prior_n);
+        memcpy(a->prior_batch + (size_t)b * nc, a->prior_obs + k * nc, nc);
+    }
+    env_planes(a->prior_f, a->prior_batch, B, a->C, a->n);
+    return (float)qmodel_prior(a->online, a->prior_f, B, a->cfg.symmetry.prior);
+}
+
+float agent_prior_update(Agent *a)
+{
+    memset(a->grads, 0, a->nparams * sizeof(float));
+    float loss = prior_batch_grad(a);
+    size_t from = a->adam_from, len = a->nparams - a->adam_from;
+    clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm);
+    adam_step(&a->adam, a->params + from, a->grads + from);
+    a->updates++;
+    a->last_prior = loss;
+    return loss;
+}
+
 float agent_update(Agent *a, const float *obs, const int *action, const float *reward, const float *next_obs, const float *done, int B)
 {
     int A = a->A;
@@ -315,6 +375,8 @@ float agent_update(Agent *a, const float *obs, const int *action, const float *r
         qsum += q[(size_t)b * A + action[b]];
     memset(a->grads, 0, a->nparams * sizeof(float));
     qmodel_backward(a->online, a->dq, !a->cfg.train.freeze_q);
+    if (a->cfg.symmetry.prior > 0.0f && a->prior_n > 0)
+        a->last_prior = prior_batch_grad(a);
     size_t from = a->adam_from, len = a->nparams - a->adam_from;
     clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm);
     adam_step(&a->adam, a->params + from, a->grads + from);
@@ -377,7 +439,7 @@ static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars, int net
     }
     if (networks_only)
         return k;
-    if (k + 4 > max)
+    if (k + 5 > max)
         return -1;
     StTensor m = {.dtype = ST_F32, .ndim = 1, .shape = {(int64_t)a->adam.n}, .data = a->adam.m};
     StTensor v = m;
@@ -392,6 +454,10 @@ static int agent_views(Agent *a, StTensor *t, int max, int64_t *scalars, int net
     t[k++] = s;
     StTensor r = {.name = "agent.rng", .dtype = ST_U32, .ndim = 1, .shape = {4}, .data = a->rng.s};
     t[k++] = r;
+    if (a->cfg.symmetry.prior > 0.0f) {
+        StTensor pr = {.name = "agent.prior_rng", .dtype = ST_U32, .ndim = 1, .shape = {4}, .data = a->prior_rng.s};
+        t[k++] = pr;
+    }
     return k;
 }
 

@@ -40,19 +40,38 @@ typedef struct {
     float *obs_f, *next_f, *reward, *done, *target_q, *dq, *q_next_online;
     int *action;
     float last_loss, last_q; /* of the last update: TD loss, mean Q of the taken actions */
+    /* the canonicalization prior (symmetry.prior > 0): the states it is
+     * fitted on (compact, prior_n rows of n*n cells, from network.init's
+     * replay), its sampling Rng and a batch workspace (train.batch_size rows) */
+    uint8_t *prior_obs, *prior_batch;
+    size_t prior_n;
+    float *prior_f;
+    Rng prior_rng;
+    float last_prior;   /* prior loss of the last update */
 } Agent;
 
 /* Builds networks from cfg for an env with C planes, side n and A actions,
  * and initialises them from [run] seed (or from [network] init, reporting
- * nothing: the caller prints). Returns NULL with a message. */
+ * nothing: the caller prints); with symmetry.prior > 0 also reads the prior's
+ * states from [network] init (agent_prior_states). Returns NULL with a
+ * message. */
 Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t errlen);
 void agent_free(Agent *a);
 /* Q_G of B compact observations (B, n*n): (B, A), valid until the next call. */
 const float *agent_q(Agent *a, const uint8_t *obs, int B);
 /* Epsilon-greedy actions for B observations, one forward for all. */
 void agent_act(Agent *a, const uint8_t *obs, int B, float epsilon, int *actions);
-/* One TD update on a sampled batch of planes. Returns the loss. */
+/* One TD update on a sampled batch of planes (plus, with symmetry.prior > 0,
+ * the prior on a batch of the prior's states). Returns the TD loss. */
 float agent_update(Agent *a, const float *obs, const int *action, const float *reward, const float *next_obs, const float *done, int B);
+/* Reads the prior's states from checkpoint f (named path in messages): its
+ * replay.obs, which must hold at least one state of this agent's grid.
+ * Returns 0, or -1 with a message naming the file and tensor. */
+int agent_prior_states(Agent *a, const StFile *f, const char *path, char *err, size_t errlen);
+/* One update on the prior loss alone (symmetry.prior times the mean of
+ * -log p_id over train.batch_size sampled prior states); needs the prior's
+ * states. Returns the loss, NAN when out of memory. */
+float agent_prior_update(Agent *a);
 /* Copies online to target (tau = 1) or Polyak-averages. */
 void agent_sync_target(Agent *a);
 
@@ -64,7 +83,8 @@ int agent_env_config(const Config *cfg, EnvConfig *ec, EnvMap *map, char *err, s
 /* Writes a checkpoint atomically: the online and target networks (q.*,
  * lambda.* or canon.*, target.q.*, target.lambda.* or target.canon.*), Adam's moments and counters, the
  * exploration Rng, the config as metadata "config", plus the caller's extra
- * tensors and metadata (the trainer's state). Returns 0 or -1 with a message. */
+ * tensors and metadata (the trainer's state); with symmetry.prior > 0 also
+ * the prior's sampling Rng (agent.prior_rng). Returns 0 or -1 with a message. */
 int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, const char *const *mk, const char *const *mv, int nmeta, char *err, size_t errlen);
 /* Writes the online networks alone (q.*, and lambda.* when present) with the
  * config as metadata "config", "content" = AGENT_CONTENT_NETWORKS and the

@@ -43,6 +43,20 @@ static void mean_std(const double *x, int n, double *mean, double *std)
     *std = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
 }
 
+/* The weight the last forward of a's online model put, for row b, on the view
+ * h = g^-1 of an episode in orientation g: the view that sees the layout as
+ * pretraining did (0 if h is not in the group). */
+static double pretrain_weight(Agent *a, int b, int g)
+{
+    const SymSpec *s = qmodel_sym(a->online);
+    const float *w = qmodel_view_weight(a->online, b);
+    int h = d4_inverse(g);
+    for (int i = 0; i < s->group.n; i++)
+        if (s->group.elem[i] == h)
+            return w[i];
+    return 0.0;
+}
+
 int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, float epsilon, EvalResult *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
@@ -77,6 +91,8 @@ int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, flo
     }
     Rng eps_rng;
     rng_seed(&eps_rng, ec->seed, STREAM_EVAL_EPS);
+    double w_sum = 0.0;
+    long w_states = 0;
     for (int left = E; left > 0;) {
         const float *q = agent_q(a, obs, E);
         if (!q) {
@@ -86,6 +102,8 @@ int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, flo
         for (int i = 0; i < E; i++) {
             if (!active[i])
                 continue;
+            w_sum += pretrain_weight(a, i, envs[i].orient);
+            w_states++;
             const float *row = q + (size_t)i * a->A;
             int best = 0;
             for (int k = 1; k < a->A; k++)
@@ -109,6 +127,7 @@ int evaluate(Agent *a, const EnvConfig *ec, const EnvMap *map, int episodes, flo
     mean_std(buf, E, &res->ret_mean, &res->ret_std);
     mean_std(buf + E, E, &res->success, &res->success_std);
     mean_std(buf + 2 * E, E, &res->len_mean, &res->len_std);
+    res->w_pretrain = w_states ? w_sum / (double)w_states : 0.0;
     rc = 0;
 done:
     free(envs);
@@ -569,7 +588,7 @@ static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
     EvalResult ev;
     if (evaluate(r->agent, &r->ec, r->map, r->cfg.eval.eval_episodes, r->cfg.eval.eval_epsilon, &ev, err, errlen) != 0)
         return -1;
-    fprintf(r->evalf, "%ld,%.6f,%.6f,%.6f,%.6f,%d\n", r->step, ev.ret_mean, ev.ret_std, ev.success, ev.len_mean, ev.episodes);
+    fprintf(r->evalf, "%ld,%.6f,%.6f,%.6f,%.6f,%d,%.6f\n", r->step, ev.ret_mean, ev.ret_std, ev.success, ev.len_mean, ev.episodes, ev.w_pretrain);
     res->final = ev;
     if (ferror(r->evalf))
         return csv_check(r->evalf, r->path_eval, err, errlen);
@@ -694,6 +713,16 @@ static int run_start(Run *r, const Config *cfg, const TrainOptions *opt, StFile 
     return 0;
 }
 
+/* A resumed run with the prior reads its states again from network.init
+ * (the checkpoint keeps only the prior's Rng). */
+static int resume_prior_states(Run *r, char *err, size_t errlen)
+{
+    StFile *f = st_open(r->cfg.network.init, err, errlen);
+    int rc = f ? agent_prior_states(r->agent, f, r->cfg.network.init, err, errlen) : -1;
+    st_close(f);
+    return rc;
+}
+
 /* Builds envs, agent (from ck when resuming) and replay, and restores or
  * starts the counters; log (may be NULL) hears where the base network came
  * from. */
@@ -717,6 +746,8 @@ static int run_build(Run *r, const StFile *ck, FILE *log, int64_t *rows, char *e
     else
         r->agent = agent_create(&r->cfg, e0->planes, e0->n, e0->nactions, err, errlen);
     if (!r->agent)
+        return -1;
+    if (ck && r->cfg.symmetry.prior > 0.0f && resume_prior_states(r, err, errlen) != 0)
         return -1;
     if (!ck && r->cfg.network.init[0] && log)
         fprintf(log, "equigrid train: base network initialised from %s\n", r->cfg.network.init);
@@ -754,7 +785,7 @@ static int run_open(Run *r, const StFile *ck, const TrainOptions *opt, char *err
     r->metrics = open_csv(r->path_metrics, "step,episode,return,length,success,epsilon,loss,mean_q,sps\n", ck != NULL, rows[0], err, errlen);
     if (!r->metrics)
         return -1;
-    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes\n", ck != NULL, rows[1], err, errlen);
+    r->evalf = open_csv(r->path_eval, "step,return_mean,return_std,success,length_mean,episodes,w_pretrain\n", ck != NULL, rows[1], err, errlen);
     return r->evalf ? 0 : -1;
 }
 
@@ -827,6 +858,9 @@ static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err
     r->t0 = clock_seconds();
     r->last_draw = 0.0;
     r->step0 = r->step;
+    if (r->step == 0 && r->agent->updates == 0) /* a fresh run, before its first env step */
+        for (int k = 0; k < c->train.prior_updates; k++)
+            agent_prior_update(r->agent);
     while (r->step < c->train.steps) {
         if (opt->stop && *opt->stop) {
             r->stopped = 1;

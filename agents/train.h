@@ -18,6 +18,8 @@ typedef struct {
     double success;                 /* fraction of episodes that reached the goal */
     double success_std;
     double len_mean, len_std;
+    double w_pretrain;              /* mean over the episodes' states of the weight on the view h = g^-1
+                                       of the episode's orientation g (the pretraining orientation's view) */
 } EvalResult;
 
 typedef struct {

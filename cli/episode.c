@@ -128,7 +128,8 @@ int episode_open_env(Episode *ep, const char *spec, const char *const *sets, int
 }
 
 /* Runs the agent on obs, fills rq with the symmetrized Q-values, the |G|
- * views' values and weights and equizero's chosen view (rq->nviews = 0 for
+ * views' values, weights and (canonical) scores and the chosen view of
+ * equizero or canonical (rq->nviews = 0 for
  * method none), and returns the greedy action (lowest index on ties), or -1
  * when out of memory. */
 static int agent_view(RenderQ *rq, Agent *a, const uint8_t *obs)
@@ -147,12 +148,14 @@ static int agent_view(RenderQ *rq, Agent *a, const uint8_t *obs)
     }
     const SymSpec *ss = qmodel_sym(a->online);
     if (ss->method != SYM_NONE) {
-        const float *vq = qmodel_view_q(a->online, 0), *vw = qmodel_view_weight(a->online, 0);
+        const float *vq = qmodel_view_q(a->online, 0), *vw = qmodel_view_weight(a->online, 0), *sc = qmodel_view_score(a->online, 0);
         int chosen = qmodel_chosen(a->online, 0);
         rq->nviews = ss->group.n;
+        rq->has_score = sc != NULL;
         for (int i = 0; i < ss->group.n; i++) {
             rq->elem[i] = ss->group.elem[i];
             rq->weight[i] = vw[i];
+            rq->score[i] = sc ? sc[i] : 0.0f;
             for (int k = 0; k < A; k++)
                 rq->view_q[i][k] = vq[(size_t)i * (size_t)a->A + (size_t)k];
             if (rq->elem[i] == chosen) /* qmodel_chosen gives the D4 index; RenderQ wants the position */

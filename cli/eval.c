@@ -24,7 +24,9 @@ int cmd_eval(int argc, char **argv)
             printf("usage: equigrid eval CHECKPOINT [--episodes N] [--set env.orientation=random ...] [--json]\n\n"
                    "Greedy evaluation (epsilon = [eval] eval_epsilon) of a checkpoint on fresh episodes of\n"
                    "its env; --set changes the env (or any key) for this evaluation only. Prints the mean\n"
-                   "and standard deviation of return, success and length; --json as one JSON object.\n");
+                   "and standard deviation of return, success and length, and w_pretrain: the mean weight\n"
+                   "the symmetrizer puts on the view that undoes the episode's orientation (the view of\n"
+                   "the pretraining orientation); --json as one JSON object.\n");
             return 0;
         } else if (strcmp(argv[i], "--episodes") == 0 && i + 1 < argc) {
             char *end;
@@ -61,9 +63,9 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "equigrid eval: %s\n", map ? err : "out of memory");
     } else {
         if (json)
-            printf("{\"return\": {\"mean\": %.6g, \"std\": %.6g}, \"success\": {\"mean\": %.6g, \"std\": %.6g}, \"length\": {\"mean\": %.6g, \"std\": %.6g}, \"episodes\": %d}\n", ev.ret_mean, ev.ret_std, ev.success, ev.success_std, ev.len_mean, ev.len_std, ev.episodes);
+            printf("{\"return\": {\"mean\": %.6g, \"std\": %.6g}, \"success\": {\"mean\": %.6g, \"std\": %.6g}, \"length\": {\"mean\": %.6g, \"std\": %.6g}, \"episodes\": %d, \"w_pretrain\": %.6g}\n", ev.ret_mean, ev.ret_std, ev.success, ev.success_std, ev.len_mean, ev.len_std, ev.episodes, ev.w_pretrain);
         else
-            printf("%d episodes of %s (orientation %s): return %.3f ± %.3f, success %.1f %% ± %.1f, length %.1f ± %.1f\n", ev.episodes, a->cfg.env.name, a->cfg.env.orientation, ev.ret_mean, ev.ret_std, 100.0 * ev.success, 100.0 * ev.success_std, ev.len_mean, ev.len_std);
+            printf("%d episodes of %s (orientation %s): return %.3f ± %.3f, success %.1f %% ± %.1f, length %.1f ± %.1f, weight on the pretraining view %.3f\n", ev.episodes, a->cfg.env.name, a->cfg.env.orientation, ev.ret_mean, ev.ret_std, 100.0 * ev.success, 100.0 * ev.success_std, ev.len_mean, ev.len_std, ev.w_pretrain);
         rc = 0;
     }
     free(map);

@@ -25,7 +25,7 @@ static int qvalues_args(int argc, char **argv, const char **ckpt, const char **m
                    "Prints as JSON the Q-values the agent acts on in the start state of the map (its\n"
                    "first 'A'), after applying group element i (0-7) to the state when given. For a\n"
                    "symmetrized agent also each view's Q-values mapped back by rho(h), its weight and\n"
-                   "(equizero) the chosen element.\n");
+                   "(canonical) score, and (equizero, canonical) the chosen element.\n");
             return 1;
         } else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc) {
             *mapfile = argv[++i];
@@ -109,7 +109,8 @@ static int qvalues_finite(const Agent *a, const float *q)
 }
 
 /* Prints the JSON object: q (the values acted on) and, for a symmetrized
- * agent, every view's values and weight and equizero's choice. */
+ * agent, every view's values, weight and (canonical) score, and the chosen
+ * view of equizero or canonical. */
 static void qvalues_print(const Agent *a, const float *q, int orient)
 {
     static const char *names[] = {"up", "right", "down", "left", "stay"};
@@ -119,15 +120,18 @@ static void qvalues_print(const Agent *a, const float *q, int orient)
     printf("], \"orient\": %d, \"q\": ", orient);
     print_floats(q, a->A);
     if (a->sym.method != SYM_NONE) {
-        const float *vq = qmodel_view_q(a->online, 0), *w = qmodel_view_weight(a->online, 0);
+        const float *vq = qmodel_view_q(a->online, 0), *w = qmodel_view_weight(a->online, 0), *sc = qmodel_view_score(a->online, 0);
         printf(", \"method\": \"%s\", \"views\": [", sym_method_name(a->sym.method));
         for (int i = 0; i < a->sym.group.n; i++) {
             printf(i ? ", {\"element\": %d, \"q\": " : "{\"element\": %d, \"q\": ", a->sym.group.elem[i]);
             print_floats(vq + (size_t)i * a->A, a->A);
-            printf(", \"weight\": %.7g}", w[i]);
+            printf(", \"weight\": %.7g", w[i]);
+            if (sc)
+                printf(", \"score\": %.7g", sc[i]);
+            putchar('}');
         }
         putchar(']');
-        if (a->sym.method == SYM_EQUIZERO)
+        if (qmodel_chosen(a->online, 0) >= 0)
             printf(", \"chosen\": %d", qmodel_chosen(a->online, 0));
     }
     printf("}\n");

@@ -547,7 +547,7 @@ int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, s
         int px = lay.thumb_cell * f->n;
         for (int i = 0; small && i < lay.nthumbs; i++) {
             char label[64];
-            snprintf(label, sizeof label, "%s %.2f", d4_name(f->q->elem[i] & 7), (double)f->q->weight[i]);
+            snprintf(label, sizeof label, f->q->has_score ? "%s s%+.2f" : "%s %.2f", d4_name(f->q->elem[i] & 7), (double)(f->q->has_score ? f->q->score[i] : f->q->weight[i]));
             if (text_width(small, label) > px)
                 snprintf(label, sizeof label, "%s", d4_name(f->q->elem[i] & 7));
             uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];

@@ -46,7 +46,9 @@ typedef struct {
     int elem[D4_ORDER];                        /* view i is h = elem[i] (D4 index) */
     float view_q[D4_ORDER][RENDER_MAX_ACTIONS]; /* Q(h.x)[rho(h)(a)], in the frame of x */
     float weight[D4_ORDER];                    /* normalised weights (lambda, 1/|G|, one-hot) */
-    int chosen;                                /* view position 0..nviews-1 chosen by equizero, or -1 */
+    int has_score;                             /* 1: score holds canonical's scores, shown instead of the one-hot weights */
+    float score[D4_ORDER];                     /* canonical's score s(h.x) of each view */
+    int chosen;                                /* view position 0..nviews-1 chosen by equizero or canonical, or -1 */
 } RenderQ;
 
 /* Everything one frame shows. Pointers are borrowed for the call. */

@@ -1,6 +1,8 @@
 /* test_train.c - the DQN agent and training loop end to end: a fast learning
  * test, determinism, exact resume (after a clean stop and after an
- * asynchronous interrupt), checkpoint loading errors, and the command line. */
+ * asynchronous interrupt), checkpoint loading errors, canonical and the
+ * canonicalization prior, the weight on the pretraining view, and the
+ * command line. */
 #include <check.h>
 #include <math.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 
 #include "../agents/agent.h"
 #include "../agents/train.h"
+#include "../nn/safetensors.h"
 #include "check_main.h"
 
 /* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
@@ -420,6 +423,214 @@ START_TEST(freeze_q_and_lambda_roundtrip)
 }
 END_TEST
 
+/* Sets a string field of a Config (the test's paths fit). */
+#define SET_STR(field, value)                                                       \
+    do {                                                                            \
+        ck_assert_msg(strlen(value) < sizeof(field), "string too long: %s", value); \
+        memcpy(field, value, strlen(value) + 1);                                    \
+    } while (0)
+
+/* A plain 400-step run in a new directory on a 6x6 map that no element of
+ * D4 maps onto itself (so the orientation of its states can be told): the
+ * pretrained network and replay the prior tests start from. Returns the
+ * directory. */
+static char *pretrain(Config *c, char *init, size_t len)
+{
+    small_config(c, 400);
+    c->eval.eval_every = 0;
+    c->train.checkpoint_every = 0;
+    char *d = tmpdir(), map[512];
+    snprintf(map, sizeof map, "%s/map.txt", d);
+    FILE *f = fopen(map, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", map);
+    fputs("######\n#A.#.#\n#....#\n#.#..#\n#...G#\n######\n", f);
+    fclose(f);
+    SET_STR(c->env.name, "map");
+    SET_STR(c->env.map, map);
+    c->env.size = 0;
+    TrainResult r;
+    run_ok(c, d, 0, NULL, &r);
+    snprintf(init, len, "%s/checkpoint.safetensors", d);
+    return d;
+}
+
+/* The prior with prior_updates and train.steps = 0, for lambda and
+ * canonical: Q stays bit-identical, no env is stepped (no episode, an empty
+ * replay, every env at t = 0), the weight network moves towards the
+ * identity view (the prior loss falls, the evaluation's weight on the
+ * pretraining view rises above uniform), and a canonical checkpoint holds
+ * canon.* tensors that load back to the same networks and Q-values. */
+START_TEST(prior_fit_without_env_steps)
+{
+    Config c;
+    char init[512], err[1024];
+    char *plain = pretrain(&c, init, sizeof init);
+    Agent *p = agent_load(init, NULL, 0, err, sizeof err);
+    ck_assert_msg(p != NULL, "load plain: %s", err);
+    static const char *const methods[] = {"lambda", "canonical"};
+    for (int mi = 0; mi < 2; mi++) {
+        Config l = c;
+        SET_STR(l.symmetry.method, methods[mi]);
+        SET_STR(l.network.init, init);
+        l.symmetry.prior = 1.0f;
+        l.train.prior_updates = 300;
+        l.train.lr = 1e-2f;
+        l.train.freeze_q = 1;
+        l.train.steps = 0;
+        char *d = tmpdir();
+        Agent *a = NULL;
+        TrainResult r;
+        TrainOptions opt = {.out_dir = d, .keep_agent = &a};
+        ck_assert_msg(train_run(&l, &opt, &r, err, sizeof err) == 0, "%s prior run: %s", methods[mi], err);
+        size_t base = qmodel_base_nparams(a->online);
+        ck_assert_msg(memcmp(a->params, p->params, base * sizeof(float)) == 0, "%s: the prior changed Q", methods[mi]);
+        ck_assert_msg(r.steps == 0 && r.episodes == 0 && r.final.episodes == l.eval.eval_episodes, "%s: steps %ld episodes %ld evaluated %d", methods[mi], r.steps, r.episodes, r.final.episodes);
+        Agent *fresh = agent_create(&l, a->C, a->n, a->A, err, sizeof err);
+        ck_assert_msg(fresh != NULL, "%s", err);
+        Config l0 = l;
+        l0.train.prior_updates = 0;
+        Agent *untrained = agent_create(&l0, a->C, a->n, a->A, err, sizeof err);
+        ck_assert_msg(untrained != NULL, "%s", err);
+        float before = agent_prior_update(untrained);
+        ck_assert_msg(memcmp(a->params + base, fresh->params + base, (a->nparams - base) * sizeof(float)) != 0, "%s: the weight network did not train", methods[mi]);
+        ck_assert_msg(a->last_prior < 0.25f * before, "%s: prior loss %.4f after 300 updates, %.4f before", methods[mi], (double)a->last_prior, (double)before);
+        ck_assert_msg(r.final.w_pretrain > 0.75, "%s: weight on the identity view %.3f after the prior", methods[mi], r.final.w_pretrain);
+        char ck[600];
+        snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", d);
+        StFile *f = st_open(ck, err, sizeof err);
+        ck_assert_msg(f != NULL, "%s", err);
+        const StTensor *ro = st_find(f, "replay.obs"), *es = st_find(f, "env.state");
+        ck_assert_msg(ro && ro->shape[0] == 0 && es && ((const int64_t *)es->data)[1] == 0, "%s: the run stepped its env", methods[mi]);
+        int canon = mi == 1;
+        ck_assert_msg((st_find(f, "canon.0.weight") != NULL) == canon && (st_find(f, "target.canon.2.bias") != NULL) == canon && (st_find(f, "lambda.0.weight") != NULL) == !canon,
+                      "%s: weight network tensors named wrongly", methods[mi]);
+        ck_assert_msg(st_find(f, "agent.prior_rng") != NULL, "%s: no agent.prior_rng", methods[mi]);
+        st_close(f);
+        char *metrics = NULL;
+        char mp[600];
+        snprintf(mp, sizeof mp, "%s/metrics.csv", d);
+        metrics = slurp(mp, NULL);
+        ck_assert_msg(metrics && strchr(metrics, '\n') == metrics + strlen(metrics) - 1, "%s: metrics.csv has rows: %s", methods[mi], metrics);
+        free(metrics);
+        Agent *b = agent_load(ck, NULL, 0, err, sizeof err);
+        ck_assert_msg(b != NULL, "reload %s checkpoint: %s", methods[mi], err);
+        ck_assert_msg(b->nparams == a->nparams && memcmp(a->params, b->params, a->nparams * sizeof(float)) == 0 && memcmp(a->target_params, b->target_params, a->nparams * sizeof(float)) == 0,
+                      "%s: parameters differ after reload", methods[mi]);
+        uint8_t obs[ENV_MAX_CELLS];
+        Env env;
+        EnvConfig ec;
+        EnvMap *map = malloc(sizeof *map);
+        ck_assert_msg(map && agent_env_config(&a->cfg, &ec, map, err, sizeof err) == 0 && env_init(&env, &ec, map, 9, err, sizeof err) == 0, "env: %s", err);
+        env_reset(&env, obs);
+        float qa[5], qb[5];
+        memcpy(qa, agent_q(a, obs, 1), (size_t)a->A * sizeof(float));
+        memcpy(qb, agent_q(b, obs, 1), (size_t)a->A * sizeof(float));
+        ck_assert_msg(memcmp(qa, qb, (size_t)a->A * sizeof(float)) == 0, "%s: Q-values differ after reload", methods[mi]);
+        free(map);
+        agent_free(a);
+        agent_free(b);
+        agent_free(fresh);
+        agent_free(untrained);
+        free(d);
+    }
+    agent_free(p);
+    free(plain);
+}
+END_TEST
+
+/* The prior's errors: an init checkpoint without replay.obs, or with an
+ * empty one, is refused with a message naming the file and the tensor. */
+START_TEST(prior_errors)
+{
+    Config c;
+    char init[512], err[1024], path[600];
+    char *plain = pretrain(&c, init, sizeof init);
+    Agent *p = agent_load(init, NULL, 0, err, sizeof err);
+    ck_assert_msg(p != NULL, "load plain: %s", err);
+    snprintf(path, sizeof path, "%s/noreplay.safetensors", plain);
+    ck_assert_msg(agent_save(p, path, NULL, 0, NULL, NULL, 0, err, sizeof err) == 0, "agent_save: %s", err);
+    Config l = c;
+    SET_STR(l.symmetry.method, "canonical");
+    SET_STR(l.network.init, path);
+    l.symmetry.prior = 1.0f;
+    ck_assert_msg(agent_create(&l, p->C, p->n, p->A, err, sizeof err) == NULL && strstr(err, "noreplay.safetensors") && strstr(err, "replay.obs") && strstr(err, "missing"), "no replay.obs: %s", err);
+    /* a run of train.steps = 0 has an empty replay */
+    Config z = c;
+    z.train.steps = 0;
+    char *zd = tmpdir();
+    TrainResult r;
+    run_ok(&z, zd, 0, NULL, &r);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", zd);
+    SET_STR(l.network.init, path);
+    char *d = tmpdir();
+    TrainOptions opt = {.out_dir = d};
+    ck_assert_msg(train_run(&l, &opt, &r, err, sizeof err) != 0 && strstr(err, zd) && strstr(err, "replay.obs holds none"), "empty replay: %s", err);
+    agent_free(p);
+    free(plain);
+    free(zd);
+    free(d);
+}
+END_TEST
+
+/* A run with the prior resumes exactly (the prior's Rng is in the
+ * checkpoint, its states are read again from network.init). */
+START_TEST(prior_resume_equals_uninterrupted)
+{
+    Config c;
+    char init[512];
+    char *plain = pretrain(&c, init, sizeof init);
+    Config l = c;
+    l.train.steps = 800;
+    l.eval.eval_every = 200;
+    SET_STR(l.symmetry.method, "canonical");
+    SET_STR(l.network.init, init);
+    l.symmetry.prior = 0.5f;
+    l.train.prior_updates = 20;
+    char *full = tmpdir(), *part = tmpdir();
+    TrainResult r;
+    run_ok(&l, full, 0, NULL, &r);
+    Config l1 = l;
+    l1.train.steps = 500;
+    run_ok(&l1, part, 0, NULL, &r);
+    run_ok(&l, part, 1, NULL, &r);
+    assert_same_metrics(full, part);
+    free(plain);
+    free(full);
+    free(part);
+}
+END_TEST
+
+/* The evaluation's weight on the pretraining orientation's view: the plain
+ * network 1 in the identity orientation and 0 in another, equitune 1/|G|. */
+START_TEST(weight_on_pretraining_view)
+{
+    Config c;
+    char init[512], err[1024];
+    char *plain = pretrain(&c, init, sizeof init);
+    static const char *const orient[] = {"orientation=identity", "orientation=3"};
+    const double want[] = {1.0, 0.0};
+    for (int k = 0; k < 2; k++) {
+        char set[64];
+        snprintf(set, sizeof set, "env.%s", orient[k]);
+        const char *sets[] = {set, "symmetry.method=equitune"};
+        for (int m = 0; m < 2; m++) {
+            Agent *a = agent_load(init, sets, 1 + m, err, sizeof err);
+            ck_assert_msg(a != NULL, "load: %s", err);
+            EnvConfig ec;
+            EvalResult ev;
+            EnvMap *map = malloc(sizeof *map);
+            ck_assert_msg(map && agent_env_config(&a->cfg, &ec, map, err, sizeof err) == 0, "%s", err);
+            ck_assert_msg(evaluate(a, &ec, map, 10, 0.0f, &ev, err, sizeof err) == 0, "%s", err);
+            free(map);
+            double w = m ? 0.125 : want[k];
+            ck_assert_msg(ev.w_pretrain == w, "%s %s: weight on the pretraining view %.9g, expected %g", m ? "equitune" : "none", orient[k], ev.w_pretrain, w);
+            agent_free(a);
+        }
+    }
+    free(plain);
+}
+END_TEST
+
 /* Runs a command line, returns its exit status and stdout+stderr. */
 static int sh(const char *cmd, char *out, size_t outlen)
 {
@@ -475,6 +686,18 @@ START_TEST(command_line)
     snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
     ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
+    /* canonical: the views with one-hot weights and their scores, the chosen element */
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runc --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=canonical --set symmetry.group=flip --set eval.eval_episodes=5", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train canonical failed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/runc/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues canonical failed: %s", out);
+    int chosen = -1;
+    const char *ch = strstr(out, "\"chosen\": ");
+    ck_assert_msg(strstr(out, "\"method\": \"canonical\"") && strstr(out, "{\"element\": 0, \"q\": [") && strstr(out, "{\"element\": 4, \"q\": [") && ch && sscanf(ch, "\"chosen\": %d", &chosen) == 1 && (chosen == 0 || chosen == 4),
+                  "qvalues canonical output: %s", out);
+    char hot[64];
+    snprintf(hot, sizeof hot, "\"weight\": 1, \"score\": ");
+    ck_assert_msg(strstr(out, hot) && strstr(out, "\"weight\": 0, \"score\": "), "qvalues canonical weights not one-hot with scores: %s", out);
     /* show: every kind and a map file, with the legend; config errors */
     const char *kinds[] = {"goal", "fourrooms", "lava", "maze", "envs/maps/lava_bridge.txt"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
@@ -649,11 +872,15 @@ static Suite *train_suite(void)
     tcase_add_test(tc, resume_equals_uninterrupted);
     tcase_add_test(tc, interrupt_then_resume);
     tcase_add_test(tc, freeze_q_and_lambda_roundtrip);
+    tcase_add_test(tc, prior_fit_without_env_steps);
+    tcase_add_test(tc, prior_resume_equals_uninterrupted);
+    tcase_add_test(tc, weight_on_pretraining_view);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, refuses_existing_run_and_other_config);
     tcase_add_test(tc, checkpoint_errors);
+    tcase_add_test(tc, prior_errors);
     tcase_add_test(tc, command_line);
     tcase_add_test(tc, user_messages);
     tcase_add_test(tc, make_deps_asks_no_pkg_config);
