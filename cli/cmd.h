@@ -17,6 +17,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_qvalues(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_play(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate a checkpoint greedily"},
     {"qvalues", cmd_qvalues, "print a checkpoint's Q-values on a map's start state (JSON)"},
     {"export", cmd_export, "write a checkpoint's networks alone (no replay, Adam or trainer state)"},
+    {"plot", cmd_plot, "learning curves of one or more runs (PNG or SVG)"},
     {"config", cmd_config, "config show: print the effective config"},
     {"watch", cmd_watch, "show a checkpoint's agent playing in a window"},
     {"play", cmd_play, "play an environment yourself with the arrow keys"},

@@ -599,6 +599,54 @@ START_TEST(test_plot)
 }
 END_TEST
 
+/* equigrid plot: learning curves of two runs (eval.csv and metrics.csv) as a
+ * PNG of PLOT_W x PLOT_H with coloured curves, and as SVG; its errors. */
+START_TEST(test_plot_runs)
+{
+    make_tmp();
+    char cmd[2048], path[1200];
+    const char *sets[2] = {"", "--set symmetry.method=equitune"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run%d --quiet --set env.size=5 --set train.steps=600 --set train.learning_starts=100 --set eval.eval_every=200 --set eval.eval_episodes=3 %s", bin(), tmpdir, i, sets[i]);
+        ck_assert_msg(system(cmd) == 0, "train: %s", cmd);
+    }
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1/ --out %s/p.png > /dev/null", bin(), tmpdir, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "plot png: %s", cmd);
+    snprintf(path, sizeof path, "%s/p.png", tmpdir);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    ck_assert_msg(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(img) == PLOT_W && cairo_image_surface_get_height(img) == PLOT_H, "a valid %dx%d PNG", PLOT_W, PLOT_H);
+    cairo_surface_flush(img);
+    const unsigned char *d = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img), coloured = 0;
+    for (int r = 60; r < PLOT_H - 40; r++)
+        for (int c = 90; c < PLOT_W - 40; c++) {
+            const unsigned char *px = d + r * stride + 4 * c;
+            coloured += px[0] != px[1] || px[1] != px[2];
+        }
+    cairo_surface_destroy(img);
+    ck_assert_msg(coloured > 1000, "curves drawn in colour (%d pixels)", coloured);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 > /dev/null", bin(), tmpdir);
+    ck_assert_msg(system(cmd) == 0, "plot of one run, default output");
+    snprintf(path, sizeof path, "%s/run0/curves.png", tmpdir);
+    ck_assert_msg(access(path, F_OK) == 0, "one run: RUN_DIR/curves.png");
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1 --out %s/p.svg > /dev/null", bin(), tmpdir, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "plot svg");
+    snprintf(path, sizeof path, "%s/p.svg", tmpdir);
+    FILE *f = fopen(path, "r");
+    char line[512];
+    ck_assert_msg(f && fgets(line, sizeof line, f) && strstr(line, "<?xml"), "p.svg is SVG");
+    fclose(f);
+    /* errors: a directory without eval.csv names the file; an unknown extension */
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/none --out %s/q.png 2>&1 | grep -q 'none/eval.csv: cannot open'", bin(), tmpdir, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "missing run directory named");
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 --out %s/q.gif 2>/dev/null", bin(), tmpdir, tmpdir);
+    ck_assert_msg(WEXITSTATUS(system(cmd)) == 2, "--out .gif refused");
+    snprintf(path, sizeof path, "%s/q.png", tmpdir);
+    ck_assert_msg(access(path, F_OK) != 0, "nothing written on error");
+    rm_tmp();
+}
+END_TEST
+
 static Suite *compare_suite(void)
 {
     Suite *s = suite_create("compare");
@@ -614,6 +662,7 @@ static Suite *compare_suite(void)
         {"resume", test_resume_skips_finished},
         {"emit_collect", test_emit_collect_roundtrip},
         {"plot", test_plot},
+        {"plot_runs", test_plot_runs},
         {"stop", test_stop_with_queued_runs},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
