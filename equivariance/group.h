@@ -6,7 +6,7 @@
  * as displayed ((r, c) -> (N-1-c, r) per turn, numpy.rot90). On actions, rho(g)
  * permutes UP=0 RIGHT=1 DOWN=2 LEFT=3 (a quarter turn: UP->LEFT, LEFT->DOWN,
  * DOWN->RIGHT, RIGHT->UP; the mirror swaps LEFT and RIGHT); STAY=4 is fixed.
- * See ../shared/DESIGN.md. Everything here is pure and cannot fail unless a
+ * See docs/design.md. Everything here is pure and cannot fail unless a
  * return value says otherwise. */
 #ifndef EQUIGRID_GROUP_H
 #define EQUIGRID_GROUP_H

@@ -4,7 +4,7 @@
  * the TD losses.
  *
  * A Net does not own its parameters: it is a set of views into a float buffer
- * the caller gives (STYLE.md: one buffer for all parameters), so an online
+ * the caller gives (one buffer for all parameters), so an online
  * network, its lambda network and their gradients/Adam moments all live in one
  * array each, syncing a target is one memcpy and a checkpoint is a list of
  * views. A Net owns only its activation workspace, grown when a larger batch

@@ -1,5 +1,5 @@
 /* safetensors.h - reading and writing safetensors files (the checkpoint
- * format, DESIGN.md): 8-byte little-endian header length N, N bytes of JSON
+ * format, docs/design.md): 8-byte little-endian header length N, N bytes of JSON
  * header {name: {"dtype", "shape", "data_offsets": [begin, end]}, ...,
  * "__metadata__": {string: string}}, then the raw little-endian data. Parsed
  * with cJSON. Writes go to "path.tmp" and are renamed over path only when

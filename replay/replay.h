@@ -1,5 +1,5 @@
 /* replay.h - ring buffer of transitions for DQN. Stores compact states (one
- * byte per cell, DESIGN.md), never float planes: a 9x9 transition is
+ * byte per cell, docs/design.md), never float planes: a 9x9 transition is
  * 2*81 + 1 + 4 + 1 bytes, so 1,000,000 fit in ~170 MB. Planes are expanded
  * only when a batch is assembled. Sampling is uniform with the buffer's own Rng. */
 #ifndef EQUIGRID_REPLAY_H

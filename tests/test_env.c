@@ -261,7 +261,7 @@ START_TEST(test_goal_rules)
     ck_assert_msg(r == -0.01f && !term && !trunc && e.t == 1, "wall bump: r=%g term=%d trunc=%d t=%d", (double)r, term, trunc, e.t);
     env_step(&e, ACT_LEFT, obs, &r, &term, &trunc, NULL);
     ck_assert_msg(e.agent == n + 1 && r == -0.01f, "LEFT into the wall");
-    /* each move goes where DESIGN.md says */
+    /* each move goes where docs/design.md says: UP r-1, RIGHT c+1, DOWN r+1, LEFT c-1, STAY */
     const int dr[5] = {-1, 0, 1, 0, 0}, dc[5] = {0, 1, 0, -1, 0};
     for (int a = 0; a <= 4; a++) {
         env_set_state(&e, lay, 5 * n + 5);
