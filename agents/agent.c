@@ -208,6 +208,16 @@ Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t er
         agent_free(a);
         return NULL;
     }
+    if (cfg->run.threads > 1) {
+        a->pool = pool_create(cfg->run.threads);
+        if (!a->pool) {
+            snprintf(err, errlen, "[run] threads = %d: cannot start the threads", cfg->run.threads);
+            agent_free(a);
+            return NULL;
+        }
+        qmodel_set_pool(a->online, a->pool);
+        qmodel_set_pool(a->target, a->pool);
+    }
     Rng init;
     rng_seed(&init, cfg->run.seed, STREAM_INIT);
     qmodel_init(a->online, &init);
@@ -245,6 +255,7 @@ void agent_free(Agent *a)
         return;
     qmodel_free(a->online);
     qmodel_free(a->target);
+    pool_free(a->pool);
     free(a->params);
     free(a->grads);
     free(a->target_params);

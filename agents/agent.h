@@ -30,6 +30,7 @@ typedef struct {
     size_t nparams;
     float *params, *grads, *target_params; /* nparams each */
     QModel *online, *target;
+    Pool *pool;         /* run.threads > 1: the team both models' kernels split over */
     Adam adam;          /* over params[adam_from, nparams): all, or lambda only with freeze_q */
     size_t adam_from;
     LossKind loss;

@@ -156,6 +156,52 @@ static int bench_replay(const BenchOpts *opts)
     return 0;
 }
 
+/* Seconds per call of cblas_sgemm on op(A) (M x K) by op(B) (K x N), measured for about `seconds`. */
+static double sgemm_seconds(int ta, int tb, int M, int N, int K, double seconds)
+{
+    float *a = calloc((size_t)M * K, sizeof *a), *b = calloc((size_t)K * N, sizeof *b), *c = calloc((size_t)M * N, sizeof *c);
+    if (!a || !b || !c) {
+        free(a);
+        free(b);
+        free(c);
+        return 0.0;
+    }
+    for (long i = 0; i < (long)M * K; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (long i = 0; i < (long)K * N; i++)
+        b[i] = (float)(i % 5) * 0.1f;
+    long reps = 0;
+    double t0 = clock_seconds(), dt;
+    do {
+        for (int i = 0; i < 4; i++)
+            gemm(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, c, N);
+        reps += 4;
+    } while ((dt = clock_seconds() - t0) < seconds);
+    free(a);
+    free(b);
+    free(c);
+    return dt / (double)reps;
+}
+
+/* GFLOP/s of cblas_sgemm over the GEMMs of `passes` forwards and one
+ * backward of net on B rows (net_gemms): their flops over their summed
+ * measured times, the rate BLAS reaches on the shapes the network really
+ * multiplies. 0 if it makes no GEMM. */
+static double net_sgemm_gflops(const Net *net, int B, double passes)
+{
+    NetGemm g[64];
+    double flops = 0.0, secs = 0.0;
+    for (int bw = 0; bw < 2; bw++) {
+        int n = net_gemms(net, B, bw, g, 64);
+        for (int i = 0; i < n && i < 64; i++) {
+            double f = 2.0 * g[i].M * g[i].N * g[i].K * g[i].count * (bw ? 1.0 : passes);
+            flops += f;
+            secs += sgemm_seconds(g[i].trans_a, g[i].trans_b, g[i].M, g[i].N, g[i].K, 0.05) * g[i].count * (bw ? 1.0 : passes);
+        }
+    }
+    return secs > 0.0 ? flops / secs / 1e9 : 0.0;
+}
+
 /* GFLOP/s of cblas_sgemm on an (M x K) by (K x N) product, for about `seconds`. */
 static double sgemm_gflops(int M, int N, int K, double seconds)
 {
@@ -216,13 +262,17 @@ static double mean_nonzeros(const Config *cfg, int C)
     return n ? total / n : 0.0;
 }
 
-/* Flops a sparse first dense layer skips over `rows` rows with nnz non-zero
- * inputs each (MLPs only). */
+/* Flops a sparse first layer skips over `rows` rows with nnz non-zero
+ * inputs each: a dense layer reads nnz of its inputs' weight rows, a
+ * convolution scatters nnz inputs through 9 taps. */
 static double sparse_saving(const NetSpec *spec, int rows, double nnz)
 {
-    if (spec->kind != NET_MLP || nnz <= 0.0)
+    if (nnz <= 0.0)
         return 0.0;
-    int in = spec->in_c * spec->n * spec->n, out = spec->nhidden ? spec->hidden[0] : spec->out;
+    int in = spec->in_c * spec->n * spec->n;
+    if (spec->kind == NET_CNN)
+        return 2.0 * rows * ((double)in - nnz) * 9.0 * spec->conv[0];
+    int out = spec->nhidden ? spec->hidden[0] : spec->out;
     return 2.0 * rows * ((double)in - nnz) * out;
 }
 
@@ -265,43 +315,45 @@ static const char *unknown_config(const char *list, char *bad, size_t cap)
     }
 }
 
-static int bench_train(const BenchOpts *opts)
+/* One training run's figures. */
+typedef struct {
+    long steps;
+    double env_rate, update_rate;   /* env steps and updates per second of the whole run */
+    double dense_gf, done_gf, sgemm_gf;
+    double sym_share;               /* % of the update time */
+} TrainRow;
+
+/* Trains configs/NAME.ini with run.threads = threads (steps overridden by
+ * opts->steps) and measures its row; 0, or non-zero with a message. */
+static int train_row(const char *name, const BenchOpts *opts, int threads, TrainRow *row)
 {
-    const char *const *configs = train_configs;
-    printf("\ntrain: whole runs (env, replay, acting, updates), 1 BLAS thread%s\n", opts->steps ? " (steps overridden)" : "");
-    printf("  %-22s %8s %10s %10s %10s %10s %10s %9s\n", "config", "steps", "env st/s", "updates/s", "dense GF/s", "done GF/s", "sgemm GF/s", "sym cost");
-    gemm_set_threads(1);
-    int rc = 0;
-    for (int i = 0; i < NTRAIN; i++) {
-        if (opts->configs && !in_list(opts->configs, configs[i]))
-            continue;
-        char path[256], dir[] = "/tmp/equigrid-bench-XXXXXX", err[1024];
-        snprintf(path, sizeof path, "configs/%s.ini", configs[i]);
-        Config cfg;
-        config_default(&cfg);
-        if (config_load(&cfg, path, err, sizeof err) != 0 || config_validate(&cfg, err, sizeof err) != 0) {
-            fprintf(stderr, "bench train: %s\n", err);
-            rc = 1;
-            continue;
-        }
-        if (opts->steps)
-            cfg.train.steps = opts->steps;
-        if (!mkdtemp(dir)) {
-            fprintf(stderr, "bench train: cannot create a temporary directory\n");
-            return 1;
-        }
-        Agent *agent = NULL;
-        TrainOptions topt = {.out_dir = dir, .keep_agent = &agent};
-        TrainResult res;
-        if (train_run(&cfg, &topt, &res, err, sizeof err) != 0) {
-            fprintf(stderr, "bench train: %s: %s\n", path, err);
-            rc = 1;
-            continue;
-        }
+    char path[256], dir[] = "/tmp/equigrid-bench-XXXXXX", err[1024];
+    snprintf(path, sizeof path, "configs/%s.ini", name);
+    Config cfg;
+    config_default(&cfg);
+    if (config_load(&cfg, path, err, sizeof err) != 0 || config_validate(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "bench train: %s\n", err);
+        return 1;
+    }
+    if (opts->steps)
+        cfg.train.steps = opts->steps;
+    cfg.run.threads = threads;
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "bench train: cannot create a temporary directory\n");
+        return 1;
+    }
+    Agent *agent = NULL;
+    TrainOptions topt = {.out_dir = dir, .keep_agent = &agent};
+    TrainResult res;
+    int rc = train_run(&cfg, &topt, &res, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "bench train: %s: %s\n", path, err);
+    } else {
         const SymSpec *sym = qmodel_sym(agent->online);
         int G = sym->method == SYM_NONE ? 1 : sym->group.n, B = cfg.train.batch_size;
         double nnz = mean_nonzeros(&cfg, agent->C);
-        double fwd = net_flops_forward(qmodel_base(agent->online), G * B), done = fwd;
+        Net *base = qmodel_base(agent->online);
+        double fwd = net_flops_forward(base, G * B), done = fwd;
         done -= sparse_saving(&agent->net, G * B, nnz);
         if (qmodel_lambda(agent->online)) {
             Net *lam = qmodel_lambda(agent->online);
@@ -311,21 +363,73 @@ static int bench_train(const BenchOpts *opts)
         double passes = cfg.agent.double_dqn ? 3.0 : 2.0; /* forwards, then a backward of about two forwards */
         double per_update = fwd * (passes + 2.0), per_update_done = done * (passes + 2.0);
         int h = agent->net.nhidden ? agent->net.hidden[agent->net.nhidden - 1] : 64;
-        double sg = sgemm_gflops(G * B, h, h, 0.3);
         double ups = res.update_seconds > 0 ? res.updates / res.update_seconds : 0.0;
-        printf("  %-22s %8ld %10.0f %10.0f %10.1f %10.1f %10.1f %8.1f%%\n", configs[i], res.steps, (double)res.steps / res.seconds, res.updates / res.seconds, per_update * ups / 1e9, per_update_done * ups / 1e9, sg,
-               res.update_seconds > 0 ? 100.0 * res.update_sym_seconds / res.update_seconds : 0.0);
+        row->steps = res.steps;
+        row->env_rate = (double)res.steps / res.seconds;
+        row->update_rate = res.updates / res.seconds;
+        row->dense_gf = per_update * ups / 1e9;
+        row->done_gf = per_update_done * ups / 1e9;
+        row->sgemm_gf = agent->net.kind == NET_CNN ? net_sgemm_gflops(base, G * B, passes) : sgemm_gflops(G * B, h, h, 0.3);
+        row->sym_share = res.update_seconds > 0 ? 100.0 * res.update_sym_seconds / res.update_seconds : 0.0;
+    }
+    agent_free(agent);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench train: could not remove %s\n", dir);
+    return rc;
+}
+
+/* The configs whose run is repeated with run.threads = 2. */
+static const char *const thread_configs[] = {"bench-large-lambda", "bench-cnn-lambda"};
+enum { NTHREAD = sizeof thread_configs / sizeof thread_configs[0] };
+
+/* Trains each benchmark config and reports throughput and the update step's
+ * arithmetic rate against sgemm, then the two-thread runs against their
+ * one-thread rows of the same invocation. */
+static int bench_train(const BenchOpts *opts)
+{
+    printf("\ntrain: whole runs (env, replay, acting, updates), run.threads = 1, 1 BLAS thread%s\n", opts->steps ? " (steps overridden)" : "");
+    printf("  %-22s %8s %10s %10s %10s %10s %10s %9s\n", "config", "steps", "env st/s", "updates/s", "dense GF/s", "done GF/s", "sgemm GF/s", "sym cost");
+    gemm_set_threads(1);
+    int rc = 0;
+    TrainRow rows[NTRAIN];
+    int have[NTRAIN] = {0};
+    for (int i = 0; i < NTRAIN; i++) {
+        if (opts->configs && !in_list(opts->configs, train_configs[i]))
+            continue;
+        TrainRow *r = &rows[i];
+        if (train_row(train_configs[i], opts, 1, r) != 0) {
+            rc = 1;
+            continue;
+        }
+        have[i] = 1;
+        printf("  %-22s %8ld %10.0f %10.0f %10.1f %10.1f %10.1f %8.1f%%\n", train_configs[i], r->steps, r->env_rate, r->update_rate, r->dense_gf, r->done_gf, r->sgemm_gf, r->sym_share);
         fflush(stdout);
-        agent_free(agent);
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench train: could not remove %s\n", dir);
     }
     printf("  dense GF/s: the update's arithmetic as if every input were dense, per second of update time;\n"
            "  done GF/s: what it really computes (the first layers touch only the non-zero inputs);\n"
-           "  sgemm GF/s is cblas_sgemm on the last hidden layer's shape (|G|*B x h x h) in this run;\n"
+           "  sgemm GF/s: MLP rows, cblas_sgemm on the last hidden layer's shape (|G|*B x h x h); CNN rows, cblas_sgemm\n"
+           "  on every GEMM shape of the update (3 forwards, 1 backward), their flops over their summed times; in this run;\n"
            "  sym cost = transforms, combining and the lambda network inside the updates, as a share of the update time.\n");
+    int header = 0;
+    for (int i = 0; i < NTRAIN; i++)
+        for (int j = 0; j < NTHREAD; j++) {
+            if (!have[i] || strcmp(train_configs[i], thread_configs[j]) != 0)
+                continue;
+            TrainRow r2;
+            if (train_row(train_configs[i], opts, 2, &r2) != 0) {
+                rc = 1;
+                continue;
+            }
+            if (!header) {
+                printf("\ntrain: run.threads = 2 (equigrid's kernels and their GEMMs split over 2 threads) against the row above\n");
+                printf("  %-22s %8s %10s %10s %10s %10s\n", "config", "steps", "env st/s", "updates/s", "1 thread", "speed-up");
+                header = 1;
+            }
+            printf("  %-22s %8ld %10.0f %10.0f %10.0f %9.2fx\n", train_configs[i], r2.steps, r2.env_rate, r2.update_rate, rows[i].env_rate, rows[i].env_rate > 0 ? r2.env_rate / rows[i].env_rate : 0.0);
+            fflush(stdout);
+        }
     return rc;
 }
 

@@ -138,7 +138,7 @@ int cmd_train(int argc, char **argv)
     if (cfg.train.steps <= cfg.train.learning_starts)
         fprintf(stderr, "equigrid train: warning: train.steps = %ld <= train.learning_starts = %ld: no gradient step will be taken (the network stays as initialised)\n", cfg.train.steps,
                 cfg.train.learning_starts);
-    gemm_set_threads(cfg.run.threads);
+    gemm_set_threads(1); /* run.threads splits equigrid's kernels, their GEMMs included (nn/pool.h) */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -66,7 +66,7 @@ typedef struct {
 static const Key keys[] = {
     {"run", "seed", K_U64, F(run, seed), "1", 0, 0, 0, NULL, "root of every RNG stream"},
     {"run", "name", K_STR, F(run, name), "", 0, 0, 0, "a run name", "run name; empty = the config file's stem"},
-    {"run", "threads", K_INT, F(run, threads), "1", 1, 64, 0, NULL, "BLAS threads"},
+    {"run", "threads", K_INT, F(run, threads), "1", 1, 64, 0, NULL, "threads of one run (the networks' kernels and GEMMs split over them)"},
 
     {"env", "name", K_ENUM, F(env, name), "goal", 0, 0, 0, "goal|fourrooms|lava|maze|map", "environment"},
     {"env", "size", K_INT, F(env, size), "0", 3, 64, ZERO_OK, NULL, "grid side including the border; 0 = the env's default"},

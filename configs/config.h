@@ -17,7 +17,7 @@ typedef struct {
     struct {
         uint64_t seed;          /* root of every RNG stream */
         char name[CFG_STR];     /* run name (default: config file stem) */
-        int threads;            /* BLAS threads */
+        int threads;            /* threads of one run (nn/pool.h) */
     } run;
     struct {
         char name[CFG_STR];     /* goal | fourrooms | lava | maze | map */

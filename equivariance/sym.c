@@ -301,6 +301,13 @@ void qmodel_init(QModel *q, Rng *rng)
         net_init(q->lam, rng);
 }
 
+void qmodel_set_pool(QModel *q, Pool *pool)
+{
+    net_set_pool(q->base, pool);
+    if (q->lam)
+        net_set_pool(q->lam, pool);
+}
+
 Net *qmodel_base(QModel *q) { return q->base; }
 Net *qmodel_lambda(QModel *q) { return q->lam; }
 const SymSpec *qmodel_sym(const QModel *q) { return &q->sym; }

@@ -63,6 +63,9 @@ size_t qmodel_base_nparams(const QModel *q);
  * qmodel_free(NULL) is a no-op. */
 QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, float *grads);
 void qmodel_free(QModel *q);
+/* Splits the base and weight networks' kernels over pool (NULL: one
+ * thread; see net_set_pool). The pool must outlive the model's use of it. */
+void qmodel_set_pool(QModel *q, Pool *pool);
 /* He initialisation of the base and weight networks from rng. */
 void qmodel_init(QModel *q, Rng *rng);
 Net *qmodel_base(QModel *q);

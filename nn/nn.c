@@ -715,18 +715,28 @@ struct Task {
     float *dw, *db;     /* parameter gradients, or NULL */
     const float *w, *bias;
     void (*run)(const Task *k, int t, int T);
+    int T;              /* threads taking part */
 };
+
+/* Batches below this many rows run on one thread: a split costs more than
+ * it saves (acting forwards one state, or |G| views of it). */
+enum { PAR_MIN_ROWS = 32 };
 
 static void task_entry(void *ctx, int t)
 {
     const Task *k = ctx;
-    k->run(k, t, pool_threads(k->net->pool));
+    k->run(k, t, k->T);
 }
 
+/* Runs k over the pool (or on this thread alone for a small batch). */
 static void par(Net *net, Task *k)
 {
     k->net = net;
-    pool_run(net->pool, task_entry, k);
+    k->T = net->B < PAR_MIN_ROWS ? 1 : pool_threads(net->pool);
+    if (k->T == 1)
+        k->run(k, 0, 1);
+    else
+        pool_run(net->pool, task_entry, k);
 }
 
 /* Rows [r0, r1) of the sparse first layer (see sparse_forward). */
@@ -1150,7 +1160,7 @@ void net_backward(Net *net, const float *dout, float *din)
     if (B == 0)
         return;
     if (is_head(net) && net->grads && !din) {
-        if (net->layer[0].out % 8 == 0 && pool_threads(net->pool) > 1) {
+        if (net->layer[0].out % 8 == 0 && pool_threads(net->pool) > 1 && B >= PAR_MIN_ROWS) {
             Task k = {.B = B, .g = dout, .run = k_head_backward};
             memset(net->pre, 0, (size_t)net->layer[0].out * sizeof *net->pre);
             par(net, &k);
@@ -1231,4 +1241,49 @@ double net_flops_forward(const Net *net, int B)
             f += (double)L->in * L->out;
     }
     return 2.0 * B * f;
+}
+
+/* Appends one GEMM shape (if there is room); returns the new count. */
+static int add_gemm(NetGemm *out, int max, int n, int ta, int tb, int M, int N, int K, int count)
+{
+    if (count <= 0 || M <= 0 || N <= 0 || K <= 0)
+        return n;
+    if (n < max) {
+        NetGemm g = {ta, tb, M, N, K, count};
+        out[n] = g;
+    }
+    return n + 1;
+}
+
+/* The GEMMs of forward_layers / net_backward (see nn.h). */
+int net_gemms(const Net *net, int B, int backward, NetGemm *out, int max)
+{
+    int n = 0;
+    if (is_head(net) || B < 1)
+        return 0;
+    const int hw = net->hw, full = B / net->nb, rest = B % net->nb;
+    for (int l = 0; l < net->nlayers; l++) {
+        const Layer *L = &net->layer[l];
+        if (L->conv) {
+            if (l == 0)
+                continue; /* the sparse first convolution */
+            for (int part = 0; part < 2; part++) {
+                int R = (part ? rest : net->nb) * hw, cnt = part ? (rest > 0) : full;
+                if (!backward) {
+                    n = add_gemm(out, max, n, 0, 0, R, L->out, 9 * L->in, cnt);
+                } else {
+                    n = add_gemm(out, max, n, 1, 0, 9 * L->in, L->out, R, cnt);
+                    n = add_gemm(out, max, n, 0, 0, R, L->in, 9 * L->out, cnt);
+                }
+            }
+        } else if (l > 0 && L->out > 1) {
+            if (!backward) {
+                n = add_gemm(out, max, n, 0, 0, B, L->out, L->in, 1);
+            } else {
+                n = add_gemm(out, max, n, 1, 0, L->in, L->out, B, 1);
+                n = add_gemm(out, max, n, 0, 1, B, L->in, L->out, 1);
+            }
+        }
+    }
+    return n;
 }

@@ -121,6 +121,17 @@ void net_tensor(const Net *net, int i, NetTensor *t);
  * if every input were dense. For GFLOP/s figures. */
 double net_flops_forward(const Net *net, int B);
 
+/* A GEMM a forward or backward makes (gemm()'s shape), count times. */
+typedef struct {
+    int trans_a, trans_b, M, N, K;
+    int count;
+} NetGemm;
+/* Lists the GEMMs of one forward (backward = 0) or of one backward with
+ * parameter gradients and no input gradient (backward = 1) over B rows, on
+ * one thread, into out (at most max); returns how many there are. For the
+ * GFLOP/s of BLAS on the shapes a network really multiplies. */
+int net_gemms(const Net *net, int B, int backward, NetGemm *out, int max);
+
 /* Adam with bias correction over a contiguous slice of parameters. */
 typedef struct {
     size_t n;

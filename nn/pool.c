@@ -4,6 +4,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -130,8 +131,10 @@ void pool_run(Pool *p, void (*fn)(void *ctx, int t), void *ctx)
      * broadcast reaches the sleeping ones */
     bump(p);
     fn(ctx, 0);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
-        ;
+    /* spin, then yield the core to a worker that is not running */
+    for (int i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++)
+        if (i >= SPIN)
+            sched_yield();
 }
 
 void pool_split(int n, int align, int t, int T, int *lo, int *hi)

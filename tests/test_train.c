@@ -164,6 +164,36 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* run.threads = 2: two runs of the same config and seed write identical
+ * CSVs and checkpoints, for an MLP and for a CNN base, both under lambda
+ * over d4 (|G|*B = 64 rows, so every kernel is split). */
+START_TEST(deterministic_threads)
+{
+    for (int cnn = 0; cnn < 2; cnn++) {
+        Config c;
+        small_config(&c, 400);
+        c.run.threads = 2;
+        c.train.batch_size = 8;
+        c.eval.eval_every = 0;
+        c.train.checkpoint_every = 0;
+        snprintf(c.symmetry.method, sizeof c.symmetry.method, "lambda");
+        snprintf(c.symmetry.group, sizeof c.symmetry.group, "d4");
+        if (cnn) {
+            snprintf(c.network.type, sizeof c.network.type, "cnn");
+            snprintf(c.network.conv, sizeof c.network.conv, "8,8");
+        }
+        char *d1 = tmpdir(), *d2 = tmpdir();
+        TrainResult r1, r2;
+        run_ok(&c, d1, 0, NULL, &r1);
+        run_ok(&c, d2, 0, NULL, &r2);
+        ck_assert_msg(r1.updates > 0, "no update was taken");
+        assert_same_metrics(d1, d2);
+        free(d1);
+        free(d2);
+    }
+}
+END_TEST
+
 /* Several envs stepped together (one batched forward for their actions):
  * runs, counts steps over all envs, and stays deterministic and resumable. */
 START_TEST(vector_envs)
@@ -879,6 +909,10 @@ static Suite *train_suite(void)
     tcase_add_test(tc, prior_fit_without_env_steps);
     tcase_add_test(tc, prior_resume_equals_uninterrupted);
     tcase_add_test(tc, weight_on_pretraining_view);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_set_timeout(tc, 300); /* two threads wait for each other: slow on a loaded machine */
+    tcase_add_test(tc, deterministic_threads);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);
