@@ -183,15 +183,19 @@ void render_layout(RenderLayout *lay, int w, int h, const RenderFrame *f)
         int nv = f->q->nviews, tc, lh, bh;
         thumb_geometry(w, (h - lay->status_h) / 4, n, nv, &tc, &lh, &bh);
         if (tc >= 1) {
-            int px = tc * n, strip_h = lh + px + bh + 3 * PAD;
+            int px = tc * n, strip_h = lh + px + bh + lh + 4 * PAD;
             lay->nthumbs = nv;
             lay->thumb_cell = tc;
             lay->label_h = lh;
             lay->bar_h = bh;
             bottom = lay->status_y - strip_h;
             lay->thumb_y = bottom + PAD + lh;
-            for (int i = 0; i < nv; i++)
+            lay->weight_y = lay->thumb_y + px + PAD + bh + PAD / 2;
+            lay->label_w = (int)((long)w / nv) - PAD;
+            for (int i = 0; i < nv; i++) {
                 lay->thumb_x[i] = (int)((long)w * i / nv) + ((int)((long)w / nv) - px) / 2;
+                lay->label_x[i] = (int)((long)w * i / nv) + PAD / 2;
+            }
         }
     }
     int cw = (w - 2 * PAD) / n, ch = (bottom - 2 * PAD) / n;
@@ -212,7 +216,7 @@ void render_default_size(int n, int cell, int nviews, int *w, int *h)
         int tc, lh, bh;
         thumb_geometry(W, 1 << 20, n, nviews, &tc, &lh, &bh);
         if (tc >= 1)
-            H += lh + tc * n + bh + 3 * PAD;
+            H += lh + tc * n + bh + lh + 4 * PAD;
     }
     *w = W;
     *h = H;
@@ -471,12 +475,17 @@ static int text_width(TTF_Font *font, const char *text)
     return w;
 }
 
-/* The status line; compact drops the words for narrow surfaces. */
+/* The status line; compact 1 drops the words for narrow surfaces, 2 keeps
+ * only episode, step and return. */
 static void status_text(char *buf, size_t len, const RenderFrame *f, int compact)
 {
     char steps[32] = "";
     if (f->max_steps > 0)
         snprintf(steps, sizeof steps, "/%d", f->max_steps);
+    if (compact >= 2) { /* the narrowest: the numbers only, no note */
+        snprintf(buf, len, "ep %ld t %d R %.2f", f->episode, f->step, (double)f->ret);
+        return;
+    }
     int k = snprintf(buf, len, compact ? "ep %ld  t %d%s  R %.2f  goals %ld/%ld" : "episode %ld | step %d%s | return %.2f | successes %ld/%ld",
                      f->episode, f->step, steps, (double)f->ret, f->successes, f->finished);
     if (k > 0 && (size_t)k < len && f->note && f->note[0])
@@ -536,22 +545,30 @@ int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, s
     TTF_Font *big = font_get(r, &r->big, &r->big_px, clampi(lay.status_h * 2 / 3, 9, 20));
     if (big) {
         char line[512];
-        status_text(line, sizeof line, f, 0);
-        if (text_width(big, line) > cv.w - 12)
-            status_text(line, sizeof line, f, 1);
+        for (int compact = 0; compact < 3; compact++) {
+            status_text(line, sizeof line, f, compact);
+            if (text_width(big, line) <= cv.w - 12)
+                break;
+        }
         int th = TTF_FontHeight(big);
         rc |= blit_text(dst, big, line, 6, lay.status_y + (lay.status_h - th) / 2, render_colors[RC_TEXT], cv.w - 12);
     }
     if (lay.nthumbs > 0) {
         TTF_Font *small = font_get(r, &r->small, &r->small_px, clampi(lay.label_h - 2, 8, 12));
-        int px = lay.thumb_cell * f->n;
         for (int i = 0; small && i < lay.nthumbs; i++) {
-            char label[64];
-            snprintf(label, sizeof label, f->q->has_score ? "%s s%+.2f" : "%s %.2f", d4_name(f->q->elem[i] & 7), (double)(f->q->has_score ? f->q->score[i] : f->q->weight[i]));
-            if (text_width(small, label) > px)
-                snprintf(label, sizeof label, "%s", d4_name(f->q->elem[i] & 7));
+            /* the name above the view, its weight (canonical: its score)
+             * under the bar, each in the view's own column (drawn only where
+             * it fits whole) */
+            char name[16], weight[16];
+            snprintf(name, sizeof name, "%s", d4_name(f->q->elem[i] & 7));
+            snprintf(weight, sizeof weight, f->q->has_score ? "s%+.2f" : "%.2f", (double)(f->q->has_score ? f->q->score[i] : f->q->weight[i]));
             uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];
-            rc |= blit_text(dst, small, label, lay.thumb_x[i], lay.thumb_y - lay.label_h - PAD, c, px + PAD);
+            int nx = lay.thumb_x[i] + text_width(small, name) <= lay.label_x[i] + lay.label_w ? lay.thumb_x[i] : lay.label_x[i];
+            int wx = lay.thumb_x[i] + text_width(small, weight) <= lay.label_x[i] + lay.label_w ? lay.thumb_x[i] : lay.label_x[i];
+            if (text_width(small, name) <= lay.label_w)
+                rc |= blit_text(dst, small, name, nx, lay.thumb_y - lay.label_h - PAD, c, lay.label_w);
+            if (text_width(small, weight) <= lay.label_w)
+                rc |= blit_text(dst, small, weight, wx, lay.weight_y, c, lay.label_w);
         }
     }
     if (f->help && f->nhelp > 0 && big) {

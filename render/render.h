@@ -76,6 +76,8 @@ typedef struct {
     int thumb_x[D4_ORDER], thumb_y;     /* top-left of each thumbnail's grid */
     int thumb_cell;                     /* cell size inside a thumbnail */
     int label_h, bar_h;                 /* label row above, weight bar below */
+    int weight_y;                       /* top of the row under the bars that prints each weight */
+    int label_x[D4_ORDER], label_w;     /* each view's text column (name above, weight below): columns never overlap */
     int status_y, status_h;             /* status line band */
 } RenderLayout;
 

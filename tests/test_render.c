@@ -369,6 +369,67 @@ START_TEST(test_view_strip)
 }
 END_TEST
 
+/* Pixels of region [x0, x1] x [y0, y1] that differ from the background. */
+static long count_not_background(SDL_Surface *s, int x0, int y0, int x1, int y1)
+{
+    long n = 0;
+    for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < s->h; y++)
+        for (int x = x0 < 0 ? 0 : x0; x <= x1 && x < s->w; x++)
+            n += pixel(s, x, y) != render_colors[RC_BACKGROUND];
+    return n;
+}
+
+/* Every view's weight is printed (equizero's chosen 1.00 included) at the
+ * default size of a 9x9 grid and in a 200x200 window; text columns never
+ * overlap and the strip stays above the status line. */
+START_TEST(test_view_labels)
+{
+    uint8_t layout[N * N];
+    int agent;
+    make_layout(layout, &agent);
+    RenderFrame f = make_frame(layout, agent);
+    RenderQ q;
+    memset(&q, 0, sizeof q);
+    q.A = 4;
+    q.nviews = 8;
+    q.chosen = 5;
+    for (int i = 0; i < 8; i++) {
+        q.elem[i] = i;
+        q.weight[i] = i == 5 ? 1.0f : 0.0f;
+    }
+    f.q = &q;
+    f.show_views = 1;
+    Render *r = new_render();
+    if (!render_has_text(r)) {
+        printf("test_view_labels: skipped, no font\n");
+        render_free(r);
+        return;
+    }
+    int sizes[2][2];
+    render_default_size(9, 48, 8, &sizes[0][0], &sizes[0][1]);
+    sizes[1][0] = sizes[1][1] = 200;
+    for (int k = 0; k < 2; k++) {
+        int W = sizes[k][0], H = sizes[k][1];
+        SDL_Surface *s = render_surface_create(W, H);
+        draw(r, s, &f);
+        RenderLayout lay;
+        render_layout(&lay, W, H, &f);
+        ck_assert_msg(lay.nthumbs == 8, "%dx%d: %d thumbnails", W, H, lay.nthumbs);
+        ck_assert_msg(lay.weight_y > lay.thumb_y + lay.thumb_cell * N && lay.weight_y + lay.label_h <= lay.status_y, "%dx%d: weight row at %d, status at %d", W, H, lay.weight_y, lay.status_y);
+        for (int i = 0; i < 8; i++) {
+            if (i + 1 < 8)
+                ck_assert_msg(lay.label_x[i] + lay.label_w <= lay.label_x[i + 1], "%dx%d: text columns %d and %d overlap", W, H, i, i + 1);
+            long ink = count_not_background(s, lay.label_x[i], lay.weight_y, lay.label_x[i] + lay.label_w - 1, lay.weight_y + lay.label_h - 1);
+            ck_assert_msg(ink > 0, "%dx%d: view %d's weight is not printed", W, H, i);
+        }
+        long chosen = count_colour(s, lay.label_x[5], lay.weight_y, lay.label_x[5] + lay.label_w - 1, lay.weight_y + lay.label_h - 1, render_colors[RC_CHOSEN]);
+        ck_assert_msg(chosen > 0, "%dx%d: the chosen view's 1.00 is not in the chosen colour", W, H);
+        SDL_FreeSurface(s);
+    }
+    render_free(r);
+}
+END_TEST
+
 START_TEST(test_text_and_font)
 {
     uint8_t layout[N * N];
@@ -908,6 +969,7 @@ static Suite *render_suite(void)
     tcase_add_test(draw_tc, test_q_arrows);
     tcase_add_test(draw_tc, test_view_strip);
     tcase_add_test(draw_tc, test_text_and_font);
+    tcase_add_test(draw_tc, test_view_labels);
     suite_add_tcase(s, draw_tc);
     TCase *out_tc = tcase_create("output");
     tcase_add_test(out_tc, test_gif_roundtrip);
