@@ -58,6 +58,21 @@ static NetSpec cnn_spec(int C, int n, int A)
     return s;
 }
 
+/* The weight network of lambda and canonical (one hidden layer, one output)
+ * over C_ planes of N_ x N_. */
+static NetSpec weight_spec(int hidden)
+{
+    NetSpec s;
+    memset(&s, 0, sizeof s);
+    s.kind = NET_MLP;
+    s.in_c = C_;
+    s.n = N_;
+    s.nhidden = 1;
+    s.hidden[0] = hidden;
+    s.out = 1;
+    return s;
+}
+
 /* The symmetrizer variants tested everywhere (method none separately). */
 typedef struct {
     const char *label;
@@ -272,14 +287,7 @@ START_TEST(test_nparams_and_invalid)
     s.method = SYM_NONE;
     ck_assert_msg(qmodel_nparams(&ns, &s) == base, "none nparams != base");
     s = make_sym(&variants[3], named_group("d4"));
-    NetSpec ls;
-    memset(&ls, 0, sizeof ls);
-    ls.kind = NET_MLP;
-    ls.in_c = C_;
-    ls.n = N_;
-    ls.nhidden = 1;
-    ls.hidden[0] = s.lambda_hidden;
-    ls.out = 1;
+    NetSpec ls = weight_spec(s.lambda_hidden);
     ck_assert_msg(qmodel_nparams(&ns, &s) == base + net_nparams(&ls), "lambda nparams %zu != base + lambda %zu", qmodel_nparams(&ns, &s), base + net_nparams(&ls));
     Model m = model_new(&ns, &s, 3);
     ck_assert_msg(qmodel_base_nparams(m.q) == base, "qmodel_base_nparams wrong");
@@ -339,14 +347,7 @@ START_TEST(test_naive_reference)
             SymSpec ss = make_sym(v, grp);
             Model m = model_new(&ns, &ss, 100 + vi);
             Net *base = net_create(&ns, m.params, NULL);
-            NetSpec ls;
-            memset(&ls, 0, sizeof ls);
-            ls.kind = NET_MLP;
-            ls.in_c = C_;
-            ls.n = N_;
-            ls.nhidden = 1;
-            ls.hidden[0] = ss.lambda_hidden;
-            ls.out = 1;
+            NetSpec ls = weight_spec(ss.lambda_hidden);
             int weighted = v->method == SYM_LAMBDA || v->method == SYM_CANONICAL;
             Net *lam = weighted ? net_create(&ls, m.params + net_nparams(&ns), NULL) : NULL;
             ck_assert_msg(base && (lam || !weighted), "net_create failed");
@@ -1109,14 +1110,7 @@ START_TEST(test_canonical_is_equizero_with_score)
             Group g = named_group(group_names[gi]);
             SymSpec ss = make_sym(&variants[5], g);
             Model m = model_new(&ns, &ss, 1400 + (uint64_t)gi);
-            NetSpec ls;
-            memset(&ls, 0, sizeof ls);
-            ls.kind = NET_MLP;
-            ls.in_c = C_;
-            ls.n = N_;
-            ls.nhidden = 1;
-            ls.hidden[0] = ss.lambda_hidden;
-            ls.out = 1;
+            NetSpec ls = weight_spec(ss.lambda_hidden);
             Net *base = net_create(&ns, m.params, NULL), *score = net_create(&ls, m.params + net_nparams(&ns), NULL);
             ck_assert_msg(base && score, "net_create failed");
             float x[B * C_ * N_ * N_], views[D4_ORDER * B * C_ * N_ * N_], y[D4_ORDER * B * 5], z[D4_ORDER * B], qg[B * 5];
