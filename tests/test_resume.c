@@ -128,14 +128,15 @@ static void ckpt_free(Ckpt *k)
 }
 
 /* The run directory every case starts from (trained once, 400 steps). */
-static char *base_dir;
+static char base_dir[64];
 static char base_ckpt[512];
 
 static void base_setup(void)
 {
     Config c;
     small_config(&c, 400);
-    base_dir = tmpdir();
+    snprintf(base_dir, sizeof base_dir, "/tmp/eqg-resume-XXXXXX");
+    ck_assert_msg(mkdtemp(base_dir) != NULL, "mkdtemp");
     train_ok(&c, base_dir, 0);
     snprintf(base_ckpt, sizeof base_ckpt, "%s/checkpoint.safetensors", base_dir);
 }
