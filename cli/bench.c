@@ -205,28 +205,8 @@ static double net_sgemm_gflops(const Net *net, int B, double passes)
 /* GFLOP/s of cblas_sgemm on an (M x K) by (K x N) product, for about `seconds`. */
 static double sgemm_gflops(int M, int N, int K, double seconds)
 {
-    float *a = calloc((size_t)M * K, sizeof *a), *b = calloc((size_t)K * N, sizeof *b), *c = calloc((size_t)M * N, sizeof *c);
-    if (!a || !b || !c) {
-        free(a);
-        free(b);
-        free(c);
-        return 0.0;
-    }
-    for (long i = 0; i < (long)M * K; i++)
-        a[i] = (float)(i % 7) * 0.1f;
-    for (long i = 0; i < (long)K * N; i++)
-        b[i] = (float)(i % 5) * 0.1f;
-    long reps = 0;
-    double t0 = clock_seconds(), dt;
-    do {
-        for (int i = 0; i < 16; i++)
-            gemm(0, 0, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-        reps += 16;
-    } while ((dt = clock_seconds() - t0) < seconds);
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * M * N * K * (double)reps / dt / 1e9;
+    double s = sgemm_seconds(0, 0, M, N, K, seconds);
+    return s > 0.0 ? 2.0 * M * N * K / s / 1e9 : 0.0;
 }
 
 static int bench_gemm(const BenchOpts *opts)
