@@ -492,7 +492,8 @@ int agent_save(Agent *a, const char *path, const StTensor *extra, int nextra, co
         snprintf(err, errlen, "%s: too many tensors", path);
         goto done;
     }
-    memcpy(t + k, extra, (size_t)nextra * sizeof *t);
+    if (nextra > 0) /* extra may be NULL when there are none */
+        memcpy(t + k, extra, (size_t)nextra * sizeof *t);
     keys[0] = "format";
     vals[0] = AGENT_FORMAT;
     keys[1] = "config";
