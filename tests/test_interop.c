@@ -1,6 +1,7 @@
 /* test_interop.c - checkpoints read outside equigrid: `equigrid export`
  * (the networks alone; everywhere but --resume) and tools/qvalues.py
- * recomputes `equigrid qvalues` with numpy for every method, MLP and CNN, and
+ * recomputes `equigrid qvalues` with numpy for every method (none, equitune,
+ * equizero, lambda, canonical), MLP and CNN, and
  * with the networks loaded into torch.nn.Sequential by load_state_dict where
  * torch is installed. The interpreter is the first of /usr/bin/python3 and
  * python3 that has numpy; without one the numpy test fails under CI=true
@@ -139,6 +140,8 @@ static const struct {
     {"lambda-mlp", "--set symmetry.method=lambda", 1},
     {"lambda-cnn", "--set symmetry.method=lambda --set network.type=cnn", 0},
     {"lambda-softmax", "--set symmetry.method=lambda --set symmetry.lambda_norm=softmax --set symmetry.group=0,2", 0},
+    {"canonical-mlp", "--set symmetry.method=canonical", 1},
+    {"canonical-cnn", "--set symmetry.method=canonical --set network.type=cnn --set symmetry.group=rot90", 0},
 };
 
 static char tmp[64];
