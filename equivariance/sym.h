@@ -1,5 +1,5 @@
 /* sym.h - symmetrized Q-functions (Basu et al., NeurIPS 2023) over a subgroup G
- * of D4: a QModel is a base network Q (MLP or CNN, agents/nn.h), wrapped by
+ * of D4: a QModel is a base network Q (MLP or CNN, nn/nn.h), wrapped by
  *   none:      Q_G(x) = Q(x);
  *   equitune:  Q_G(x)[a] = 1/|G| sum_h Q(h.x)[rho(h)(a)];
  *   lambda:    Q_G(x)[a] = sum_h lam(h.x) Q(h.x)[rho(h)(a)] / sum_h lam(h.x),

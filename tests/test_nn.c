@@ -1,4 +1,4 @@
-/* test_nn.c - Check suite for agents/gemm.c, agents/nn.c and agents/optim.c:
+/* test_nn.c - Check suite for nn/gemm.c, nn/nn.c and nn/optim.c:
  * gemm() against gemm_naive() (itself checked on a hand example), network
  * forward against a naive double-precision reference, every backward against
  * central finite differences, the sparse first layer against dense loops,

@@ -1,4 +1,4 @@
-/* test_safetensors.c - Check suite for agents/safetensors: bit-exact round
+/* test_safetensors.c - Check suite for nn/safetensors: bit-exact round
  * trips of every dtype, transposed writing, metadata, atomic writes, one case
  * per corruption with its message, and a fuzz pass (every truncation, random
  * byte flips, random garbage) that must load or fail cleanly, never crash. */
