@@ -1382,6 +1382,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_td_loss);
     suite_add_tcase(s, tc);
     tc = tcase_create("layout");
+    tcase_set_timeout(tc, 60); /* test_tensors checks every parameter: about 6 s under ASan */
     tcase_add_test(tc, test_tensors);
     tcase_add_test(tc, test_spec_validation);
     tcase_add_test(tc, test_flops);
