@@ -19,6 +19,7 @@ void compare_curve_free(EvalCurve *c)
     free(c->step);
     free(c->ret);
     free(c->success);
+    free(c->w_pretrain);
     memset(c, 0, sizeof *c);
 }
 
@@ -38,21 +39,24 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
         return -1;
     }
     lineno = 1;
+    int has_w = strstr(line, ",episodes,w_pretrain") != NULL, ncols = has_w ? 7 : 4;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         if (line[0] == '\n' || line[0] == '\0')
             continue;
         char *p = line, *end;
-        double v[4];
+        double v[7];
         int ok = 1;
-        for (int k = 0; k < 4 && ok; k++) {
+        for (int k = 0; k < ncols && ok; k++) {
             v[k] = strtod(p, &end);
             if (end == p || (*end != ',' && *end != '\n' && *end != '\0'))
                 ok = 0;
             p = *end == ',' ? end + 1 : end;
         }
-        if (!ok || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[3]) || v[3] < 0 || v[3] > 1 || (c->n > 0 && (long)v[0] <= c->step[c->n - 1])) {
-            errmsg_set(err, errlen, "%s:%d: malformed row; expected increasing step, then return_mean, return_std, success in [0, 1]", path, lineno);
+        if (!ok || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[3]) || v[3] < 0 || v[3] > 1 || (c->n > 0 && (long)v[0] <= c->step[c->n - 1]) ||
+            (has_w && !(v[6] >= 0 && v[6] <= 1))) {
+            errmsg_set(err, errlen, "%s:%d: malformed row; expected increasing step, then return_mean, return_std, success in [0, 1]%s", path, lineno,
+                       has_w ? ", length_mean, episodes, w_pretrain in [0, 1]" : "");
             fclose(f);
             compare_curve_free(c);
             return -1;
@@ -68,7 +72,10 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
             double *nsu = realloc(c->success, (size_t)cap * sizeof *nsu);
             if (nsu)
                 c->success = nsu;
-            if (!ns || !nr || !nsu) {
+            double *nw = has_w ? realloc(c->w_pretrain, (size_t)cap * sizeof *nw) : NULL;
+            if (nw)
+                c->w_pretrain = nw;
+            if (!ns || !nr || !nsu || (has_w && !nw)) {
                 errmsg_set(err, errlen, "%s: out of memory", path);
                 fclose(f);
                 compare_curve_free(c);
@@ -78,6 +85,8 @@ int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen)
         c->step[c->n] = (long)v[0];
         c->ret[c->n] = v[1];
         c->success[c->n] = v[3];
+        if (has_w)
+            c->w_pretrain[c->n] = v[6];
         c->n++;
     }
     fclose(f);

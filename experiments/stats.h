@@ -12,10 +12,12 @@ typedef struct {
     int n;
     long *step;
     double *ret, *success;
+    double *w_pretrain; /* the w_pretrain column (weight on the pretraining orientation's view), NULL if the file has none */
 } EvalCurve;
 
-/* Reads path (header step,return_mean,return_std,success,...). -1 with a
- * message naming path:line on a malformed file or no rows. */
+/* Reads path (header step,return_mean,return_std,success,..., and
+ * optionally w_pretrain as the 7th column). -1 with a message naming
+ * path:line on a malformed file or no rows. */
 int compare_read_eval(const char *path, EvalCurve *c, char *err, size_t errlen);
 /* Frees the arrays of c and zeroes it; NULL is a no-op. */
 void compare_curve_free(EvalCurve *c);

@@ -37,7 +37,8 @@ void compare_summary_free(CompareSummary *sum)
 /* Summary of one variant from its curves. */
 static int summarize_variant(VariantSummary *vs, const EvalCurve *c, int n, double threshold)
 {
-    double fs[CMP_MAX_SEEDS], fr[CMP_MAX_SEEDS], st[CMP_MAX_SEEDS], au[CMP_MAX_SEEDS];
+    double fs[CMP_MAX_SEEDS], fr[CMP_MAX_SEEDS], st[CMP_MAX_SEEDS], au[CMP_MAX_SEEDS], fw[CMP_MAX_SEEDS];
+    int nw = 0;
     vs->nruns = n;
     vs->never = 0;
     vs->max_steps = 0;
@@ -45,6 +46,8 @@ static int summarize_variant(VariantSummary *vs, const EvalCurve *c, int n, doub
     for (int k = 0; k < n; k++) {
         fs[k] = c[k].success[c[k].n - 1];
         fr[k] = c[k].ret[c[k].n - 1];
+        if (c[k].w_pretrain)
+            fw[nw++] = c[k].w_pretrain[c[k].n - 1];
         long t = compare_steps_to_threshold(&c[k], threshold);
         long total = c[k].step[c[k].n - 1];
         if (total > vs->max_steps)
@@ -62,6 +65,7 @@ static int summarize_variant(VariantSummary *vs, const EvalCurve *c, int n, doub
     vs->ret = compare_stat(fr, n, CMP_BOOTSTRAP, CMP_BOOTSTRAP_SEED);
     vs->steps = compare_stat(st, n, CMP_BOOTSTRAP, CMP_BOOTSTRAP_SEED);
     vs->auc = compare_stat(au, n, CMP_BOOTSTRAP, CMP_BOOTSTRAP_SEED);
+    vs->w_pretrain = compare_stat(fw, nw == n ? n : 0, CMP_BOOTSTRAP, CMP_BOOTSTRAP_SEED);
     vs->npoints = np;
     if (np == 0)
         return 0;

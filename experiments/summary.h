@@ -15,6 +15,7 @@ typedef struct {
     char name[CFG_STR];
     int nruns;
     Stat success, ret, steps, auc; /* final success, final return, steps to threshold, AUC */
+    Stat w_pretrain;               /* final w_pretrain; n = 0 (mean NAN) unless every run's eval.csv has the column */
     int never;                     /* runs that never reached the threshold */
     long max_steps;                /* largest total steps among them */
     /* mean curve over runs on the common eval steps */

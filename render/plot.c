@@ -239,6 +239,20 @@ static void draw_curves(cairo_t *cr, int width, int height, const Figure *fig)
     }
 }
 
+/* The error bar of bar i: [lo, hi] from the panel's interval, or mean +- sd;
+ * NAN, NAN when the panel has neither. */
+static void bar_range(const PlotBarPanel *p, int i, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (p->lo && p->hi) {
+        *lo = p->lo[i];
+        *hi = p->hi[i];
+    } else if (p->sd && !isnan(p->sd[i])) {
+        *lo = p->mean[i] - p->sd[i];
+        *hi = p->mean[i] + p->sd[i];
+    }
+}
+
 static void draw_bars(cairo_t *cr, int width, int height, const Figure *fig)
 {
     draw_title(cr, width, fig->title);
@@ -251,9 +265,10 @@ static void draw_bars(cairo_t *cr, int width, int height, const Figure *fig)
         for (int i = 0; i < p->nrows * fig->nbars; i++) {
             if (isnan(p->mean[i]))
                 continue;
-            double sd = p->sd && !isnan(p->sd[i]) ? p->sd[i] : 0.0;
-            f.ymin = fmin(f.ymin, fmin(0.0, p->mean[i] - sd));
-            f.ymax = fmax(f.ymax, p->mean[i] + sd);
+            double lo, hi;
+            bar_range(p, i, &lo, &hi);
+            f.ymin = fmin(f.ymin, fmin(0.0, isnan(lo) ? p->mean[i] : lo));
+            f.ymax = fmax(f.ymax, isnan(hi) ? p->mean[i] : hi);
         }
         if (p->ymin < p->ymax) {
             f.ymin = p->ymin;
@@ -280,17 +295,18 @@ static void draw_bars(cairo_t *cr, int width, int height, const Figure *fig)
                 set_colour(cr, b, 0.9);
                 cairo_rectangle(cr, sx + b * bw, y1, bw * 0.92, y0 - y1);
                 cairo_fill(cr);
-                double sd = p->sd ? p->sd[r * fig->nbars + b] : NAN;
-                if (!isnan(sd) && sd > 0) {
-                    double cx = sx + b * bw + bw * 0.46;
+                double lo, hi;
+                bar_range(p, r * fig->nbars + b, &lo, &hi);
+                if (!isnan(lo) && !isnan(hi) && hi > lo) {
+                    double cx = sx + b * bw + bw * 0.46, ylo = fy(&f, fmax(f.ymin, lo)), yhi = fy(&f, fmin(f.ymax, hi));
                     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
                     cairo_set_line_width(cr, 1.2);
-                    cairo_move_to(cr, cx, fy(&f, fmax(f.ymin, m - sd)));
-                    cairo_line_to(cr, cx, fy(&f, fmin(f.ymax, m + sd)));
-                    cairo_move_to(cr, cx - bw * 0.2, fy(&f, fmin(f.ymax, m + sd)));
-                    cairo_line_to(cr, cx + bw * 0.2, fy(&f, fmin(f.ymax, m + sd)));
-                    cairo_move_to(cr, cx - bw * 0.2, fy(&f, fmax(f.ymin, m - sd)));
-                    cairo_line_to(cr, cx + bw * 0.2, fy(&f, fmax(f.ymin, m - sd)));
+                    cairo_move_to(cr, cx, ylo);
+                    cairo_line_to(cr, cx, yhi);
+                    cairo_move_to(cr, cx - bw * 0.2, yhi);
+                    cairo_line_to(cr, cx + bw * 0.2, yhi);
+                    cairo_move_to(cr, cx - bw * 0.2, ylo);
+                    cairo_line_to(cr, cx + bw * 0.2, ylo);
                     cairo_stroke(cr);
                 }
             }

@@ -29,14 +29,16 @@ typedef struct {
  * Returns 0 or -1 with a message naming the path. */
 int plot_curves(const char *path, int width, int height, const char *title, const PlotPanel *panels, int npanels, char *err, size_t errlen);
 
-/* Grouped bars: nrows groups of nbars bars (value mean[r*nbars+b], error bar
- * +-sd[...] when sd is not NULL; NAN values are left out), bar labels in the legend. */
+/* Grouped bars: nrows groups of nbars bars (value mean[r*nbars+b]; error bar
+ * from lo[...] to hi[...] when lo and hi are not NULL, else +-sd[...] when sd
+ * is not NULL; NAN values are left out), bar labels in the legend. */
 typedef struct {
     const char *title, *ylabel;
     double ymin, ymax;  /* fixed y range, or ymin >= ymax for automatic */
     int nrows;
     const char *const *row_labels;
     const double *mean, *sd;
+    const double *lo, *hi; /* an interval per bar instead of +-sd (both or neither) */
 } PlotBarPanel;
 
 int plot_bars(const char *path, int width, int height, const char *title, int nbars, const char *const *bar_labels, const PlotBarPanel *panels, int npanels, char *err, size_t errlen);

@@ -356,6 +356,7 @@ START_TEST(test_stats)
     ck_assert_msg(fabs(a->auc.mean - auc) < 1e-9, "auc %g want %g", a->auc.mean, auc);
     ck_assert_msg(a->success.lo <= a->success.mean && a->success.mean <= a->success.hi, "interval contains the mean");
     ck_assert_msg(a->npoints == 4 && fabs(a->s_mean[0] - (0.2 + 0.0 + 0.8) / 3.0) < 1e-9 && a->s_lo[0] == 0.0 && fabs(a->s_hi[0] - 0.8) < 1e-9, "mean curve and band");
+    ck_assert_msg(a->w_pretrain.n == 0 && isnan(a->w_pretrain.mean), "no w_pretrain column: no statistic");
     ck_assert_msg(compare_write_summary(&sum, sp->out, err, sizeof err) == 0, "write summary: %s", err);
     compare_summary_free(&sum);
     snprintf(path, sizeof path, "%s/out/summary.md", tmpdir);
@@ -374,6 +375,16 @@ START_TEST(test_stats)
     write_file(path, "step,return_mean,return_std,success,length_mean,episodes\n100,0.1,0,0.5,1,1\n50,0.1,0,x,1,1\n");
     EvalCurve c;
     ck_assert_msg(compare_read_eval(path, &c, err, sizeof err) != 0 && strstr(err, "bad.csv:3"), "malformed row: %s", err);
+    /* the w_pretrain column (7th) is read when the header names it, and checked */
+    snprintf(path, sizeof path, "%s/w.csv", tmpdir);
+    write_file(path, "step,return_mean,return_std,success,length_mean,episodes,w_pretrain\n100,0.1,0,0.5,1,1,0.25\n200,0.1,0,0.5,1,1,0.75\n");
+    ck_assert_msg(compare_read_eval(path, &c, err, sizeof err) == 0, "eval.csv with w_pretrain: %s", err);
+    ck_assert_msg(c.n == 2 && c.w_pretrain && c.w_pretrain[0] == 0.25 && c.w_pretrain[1] == 0.75, "w_pretrain values read");
+    compare_curve_free(&c);
+    write_file(path, "step,return_mean,return_std,success,length_mean,episodes,w_pretrain\n100,0.1,0,0.5,1,1,1.5\n");
+    ck_assert_msg(compare_read_eval(path, &c, err, sizeof err) != 0 && strstr(err, "w.csv:2") && strstr(err, "w_pretrain in [0, 1]"), "w_pretrain out of range: %s", err);
+    write_file(path, "step,return_mean,return_std,success,length_mean,episodes,w_pretrain\n100,0.1,0,0.5,1,1\n");
+    ck_assert_msg(compare_read_eval(path, &c, err, sizeof err) != 0 && strstr(err, "w.csv:2"), "w_pretrain missing from a row: %s", err);
     compare_spec_free(sp);
     rm_tmp();
 }
@@ -590,7 +601,7 @@ START_TEST(test_plot)
     ck_assert_msg(coloured > 500, "curves drawn in colour (%d pixels)", coloured);
     const char *rows[] = {"r1", "r2"}, *bars[] = {"zero-shot", "fine-tuned"};
     double mean[] = {0.2, 0.9, NAN, 0.5}, sd[] = {0.1, 0.05, NAN, 0.2};
-    PlotBarPanel bp = {"env", "success", 0, 1, 2, rows, mean, sd};
+    PlotBarPanel bp = {"env", "success", 0, 1, 2, rows, mean, sd, NULL, NULL};
     snprintf(path, sizeof path, "%s/b.svg", tmpdir);
     ck_assert_msg(plot_bars(path, PLOT_W, PLOT_H, "bars", 2, bars, &bp, 1, err, sizeof err) == 0, "bars svg: %s", err);
     snprintf(path, sizeof path, "%s/b.gif", tmpdir);
