@@ -16,16 +16,26 @@ static void transfer_usage(FILE *f)
 {
     fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--collect] [--quiet]\n\n"
                "Runs the transfer protocol (see the README) as three compare stages under [transfer] out:\n"
-               "pretrain/ (plain DQN, orientation identity), zeroshot/ (the pretrained network wrapped in\n"
-               "each method x group, evaluated on orientation random; lambda first fits only λ for\n"
-               "lambda_steps), finetune/ (finetune_steps on orientation random, plus a scratch baseline),\n"
-               "then writes transfer.md, transfer.csv, transfer.png and transfer.svg. Resumable like\n"
-               "compare; --collect only rebuilds the report. --set overrides a key in every run of every\n"
-               "stage, after the spec's own sets, as compare's --set does.\n\n"
-               "Spec: [transfer] name, seeds, out, jobs, methods (equitune,equizero,lambda), groups\n"
-               "(d4,rot90,flip), lambda_steps, finetune_steps, set / lambda_set / finetune_set / scratch_set\n"
-               "= section.key=value (all runs / the λ fit / fine-tuning / scratch); [env NAME] config = PATH\n"
-               "(the pretraining config), set = section.key=value. See configs/transfer/.\n");
+               "pretrain/ (plain DQN, orientation identity; the experiment stops there, naming env and seed,\n"
+               "unless every run reaches greedy success pretrain_success), zeroshot/ (the pretrained network\n"
+               "wrapped in each method row, evaluated on orientation random), finetune/ (finetune_steps on\n"
+               "orientation random, plus a scratch baseline), then writes transfer.md, transfer.csv,\n"
+               "transfer.png and transfer.svg: final success and w_pretrain (the weight on the pretraining\n"
+               "orientation's view), mean and 95 %% bootstrap interval over seeds. Resumable like compare;\n"
+               "--collect only rebuilds the report. --set overrides a key in every run of every stage, after\n"
+               "the spec's own sets, as compare's --set does.\n\n"
+               "Method rows: equitune; equizero per proxy; lambda and canonical per fit, td (Q frozen, the\n"
+               "TD loss for td_steps env steps) or prior (Q frozen, prior_updates updates of the\n"
+               "canonicalization prior on the pretrained checkpoint's replay, no env step); each per group.\n\n"
+               "Spec [transfer] (default):\n"
+               "  name (transfer), seeds (1,2,3,4,5), out (runs/transfer-NAME), jobs (0 = cores)\n"
+               "  methods (equitune,equizero,lambda,canonical), proxies (maxq,entropy), fits (td,prior)\n"
+               "  groups (d4), td_steps (5000), prior (1), prior_updates (1000), finetune_steps (10000)\n"
+               "  pretrain_success (0.95)\n"
+               "  set / td_set / finetune_set / scratch_set = section.key=value (repeatable: every run /\n"
+               "  the td fits / fine-tuning / scratch)\n"
+               "[env NAME] config = PATH (the pretraining config), set = section.key=value.\n"
+               "See configs/transfer/ (quick.ini: one env, 3 seeds, a few minutes).\n");
 }
 
 typedef struct {
@@ -101,8 +111,9 @@ static int stage_run(const CompareSpec *st, const TransferArgs *a, const char *e
     return r;
 }
 
-/* Runs (unless collecting) and summarises every stage in order. */
-static int stages_run(CompareSpec *st[TRANSFER_STAGES], const TransferArgs *a, const char *exe, int jobs, CompareSummary sums[TRANSFER_STAGES], double secs[TRANSFER_STAGES])
+/* Runs (unless collecting) and summarises every stage in order; stops
+ * after pretraining unless every pretraining run solved its env. */
+static int stages_run(const TransferSpec *t, CompareSpec *st[TRANSFER_STAGES], const TransferArgs *a, const char *exe, int jobs, CompareSummary sums[TRANSFER_STAGES], double secs[TRANSFER_STAGES])
 {
     char err[2048];
     for (int k = 0; k < TRANSFER_STAGES; k++) {
@@ -110,6 +121,10 @@ static int stages_run(CompareSpec *st[TRANSFER_STAGES], const TransferArgs *a, c
             int r = stage_run(st[k], a, exe, jobs, &secs[k]);
             if (r != 0)
                 return r;
+        }
+        if (k == TRANSFER_PRETRAIN && transfer_check_pretrain(t, st[k], err, sizeof err) != 0) {
+            fprintf(stderr, "equigrid transfer: %s\n", err);
+            return 1;
         }
         double recorded = transfer_stage_seconds(st[k]);
         if (recorded >= 0)
@@ -166,7 +181,7 @@ int cmd_transfer(int argc, char **argv)
         goto done;
     }
     experiment_install_signals();
-    rc = stages_run(st, &a, exe, jobs, sums, secs);
+    rc = stages_run(t, st, &a, exe, jobs, sums, secs);
     if (rc == 0)
         rc = report(t, sums, secs, jobs);
 done:

@@ -1,6 +1,6 @@
 /* transfer.c - the transfer experiment (see transfer.h): the spec reader,
- * the planner that turns a spec into three compare stages, and the report
- * over the stage summaries. */
+ * the planner that turns a spec into three compare stages, the check that
+ * pretraining solved every env, and the report over the stage summaries. */
 #include "transfer.h"
 
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include "../core/file.h"
 #include "../configs/inifile.h"
 #include "../render/plot.h"
+#include "plan.h"
+#include "stats.h"
 
 static const char *const stage_names[TRANSFER_STAGES] = {"pretrain", "zeroshot", "finetune"};
 
@@ -42,6 +44,27 @@ static int add_set(char list[][CFG_STR], int *n, const char *val)
     return 0;
 }
 
+/* A comma-separated list of words from allowed ("a|b|c") into out: 0, or 1
+ * (empty, too long, or a word not allowed). */
+static int list_of(const char *val, char out[][32], int *n, const char *allowed)
+{
+    if (split_list(val, out, n) != 0)
+        return 1;
+    for (int i = 0; i < *n; i++) {
+        size_t len = strlen(out[i]);
+        const char *p = allowed;
+        int found = 0;
+        while (*p && !found) {
+            size_t w = strcspn(p, "|");
+            found = w == len && strncmp(p, out[i], len) == 0;
+            p += w + (p[w] == '|');
+        }
+        if (!found)
+            return 1;
+    }
+    return 0;
+}
+
 /* The reader's state between lines. */
 typedef struct {
     TransferSpec *t;
@@ -50,7 +73,7 @@ typedef struct {
     int have_out;
 } TransferParse;
 
-static const char TRANSFER_KEYS[] = "name, seeds, out, jobs, methods, groups, lambda_steps, finetune_steps, set, lambda_set, finetune_set, scratch_set";
+static const char TRANSFER_KEYS[] = "name, seeds, out, jobs, methods, groups, proxies, fits, td_steps, prior, prior_updates, finetune_steps, pretrain_success, set, td_set, finetune_set, scratch_set";
 
 /* A section header's name (without brackets) on line lineno. */
 static int transfer_section(TransferParse *p, char *nm, int lineno, char *what, size_t wl)
@@ -99,26 +122,38 @@ static int transfer_key(TransferParse *p, const char *key, const char *val, char
         t->jobs = (int)strtol(val, &end, 10);
         return *end || t->jobs < 0;
     }
-    if (strcmp(key, "lambda_steps") == 0) {
-        t->lambda_steps = strtol(val, &end, 10);
-        return *end || t->lambda_steps < 0;
+    if (strcmp(key, "td_steps") == 0) {
+        t->td_steps = strtol(val, &end, 10);
+        return *end || t->td_steps < 0;
     }
     if (strcmp(key, "finetune_steps") == 0) {
         t->finetune_steps = strtol(val, &end, 10);
         return *end || t->finetune_steps < 1;
     }
-    if (strcmp(key, "methods") == 0) {
-        int bad = split_list(val, t->methods, &t->nmethods);
-        for (int i = 0; !bad && i < t->nmethods; i++)
-            bad = strcmp(t->methods[i], "equitune") && strcmp(t->methods[i], "equizero") && strcmp(t->methods[i], "lambda");
-        return bad != 0;
+    if (strcmp(key, "prior_updates") == 0) {
+        t->prior_updates = strtol(val, &end, 10);
+        return *end || t->prior_updates < 1 || t->prior_updates > 1000000000L;
     }
+    if (strcmp(key, "prior") == 0) {
+        t->prior = strtod(val, &end);
+        return *end || !(t->prior > 0 && t->prior <= 1e9);
+    }
+    if (strcmp(key, "pretrain_success") == 0) {
+        t->pretrain_success = strtod(val, &end);
+        return *end || !(t->pretrain_success >= 0 && t->pretrain_success <= 1);
+    }
+    if (strcmp(key, "methods") == 0)
+        return list_of(val, t->methods, &t->nmethods, "equitune|equizero|lambda|canonical");
+    if (strcmp(key, "proxies") == 0)
+        return list_of(val, t->proxies, &t->nproxies, "maxq|entropy");
+    if (strcmp(key, "fits") == 0)
+        return list_of(val, t->fits, &t->nfits, "td|prior");
     if (strcmp(key, "groups") == 0)
         return split_list(val, t->groups, &t->ngroups) != 0;
     if (strcmp(key, "set") == 0)
         return add_set(t->all, &t->nall, val) != 0;
-    if (strcmp(key, "lambda_set") == 0)
-        return add_set(t->lambda, &t->nlambda, val) != 0;
+    if (strcmp(key, "td_set") == 0)
+        return add_set(t->td, &t->ntd, val) != 0;
     if (strcmp(key, "finetune_set") == 0)
         return add_set(t->ft, &t->nft, val) != 0;
     if (strcmp(key, "scratch_set") == 0)
@@ -149,9 +184,16 @@ static int transfer_finish(TransferParse *p, char *err, size_t errlen)
         if (!t->envs[i].config[0])
             return errmsg_at(err, errlen, t->path, t->envs[i].line, "[env %s]: no config = PATH", t->envs[i].name);
     if (!t->nmethods)
-        split_list("equitune,equizero,lambda", t->methods, &t->nmethods);
+        split_list("equitune,equizero,lambda,canonical", t->methods, &t->nmethods);
     if (!t->ngroups)
-        split_list("d4,rot90,flip", t->groups, &t->ngroups);
+        split_list("d4", t->groups, &t->ngroups);
+    if (!t->nproxies)
+        split_list("maxq,entropy", t->proxies, &t->nproxies);
+    if (!t->nfits)
+        split_list("td,prior", t->fits, &t->nfits);
+    TransferRow rows[TR_MAX_ROWS];
+    if (transfer_rows(t, rows) >= TR_MAX_ROWS)
+        return errmsg_set(err, errlen, "%s: methods x proxies / fits x groups make more than %d rows; allowed: fewer", t->path, TR_MAX_ROWS - 1);
     if (!p->have_out)
         snprintf(t->out, sizeof t->out, "runs/transfer-%s", t->name);
     return 0;
@@ -186,7 +228,8 @@ static int transfer_pair(void *user, const char *section, const char *key, const
     int rc = strcmp(p->sec, "transfer") == 0 ? transfer_key(p, key, val, what, wl) : env_key(p, key, val, what, wl);
     if (rc > 0)
         return errmsg_set(what, wl,
-                          "%s = %s: invalid value (methods: equitune,equizero,lambda; groups: comma-separated group names; steps: non-negative integers; set: section.key=value, at most %d)",
+                          "%s = %s: invalid value (methods: equitune,equizero,lambda,canonical; proxies: maxq,entropy; fits: td,prior; groups: comma-separated group names; "
+                          "td_steps: an integer >= 0; finetune_steps, prior_updates: integers >= 1; prior: a number > 0; pretrain_success: in [0, 1]; set: section.key=value, at most %d)",
                           key, val, TR_MAX_SETS);
     return rc;
 }
@@ -199,8 +242,11 @@ int transfer_load(TransferSpec *t, const char *path, char *err, size_t errlen)
     for (int i = 0; i < 5; i++)
         t->seeds[i] = (uint64_t)i + 1;
     snprintf(t->name, sizeof t->name, "transfer");
-    t->lambda_steps = 5000;
+    t->td_steps = 5000;
     t->finetune_steps = 10000;
+    t->prior = 1.0;
+    t->prior_updates = 1000;
+    t->pretrain_success = 0.95;
     FILE *f = file_open_read(path, err, errlen);
     if (!f)
         return -1;
@@ -229,56 +275,108 @@ static int vsets(CompareVariant *v, const char list[][CFG_STR], int n, char *err
     return 0;
 }
 
-/* The overrides that make a variant of stage: orientation, symmetrizer,
- * the pretrained network, step budget and the stage's own overrides. */
-static int stage_sets(const TransferSpec *t, TransferStage stage, const TransferEnv *env, CompareVariant *v, const char *method, const char *group, int scratch, char *why, size_t wl)
+int transfer_rows(const TransferSpec *t, TransferRow rows[TR_MAX_ROWS])
 {
-    char init[CMP_PATH + 96], num[32];
+    int n = 0;
+    for (int m = 0; m < t->nmethods; m++) {
+        const char *method = t->methods[m];
+        int equizero = strcmp(method, "equizero") == 0, weighted = strcmp(method, "lambda") == 0 || strcmp(method, "canonical") == 0;
+        int nk = equizero ? t->nproxies : weighted ? t->nfits : 1;
+        for (int k = 0; k < nk; k++)
+            for (int g = 0; g < t->ngroups; g++) {
+                if (n < TR_MAX_ROWS)
+                    rows[n] = (TransferRow){method, equizero ? t->proxies[k] : weighted ? t->fits[k] : "", t->groups[g]};
+                n++;
+            }
+    }
+    return n;
+}
+
+void transfer_row_name(char *buf, size_t len, const char *env, const TransferRow *row)
+{
+    snprintf(buf, len, "%s-%s%s%s-%s", env, row->method, row->kind[0] ? "-" : "", row->kind, row->group);
+}
+
+/* Adds "key=%ld" to v. */
+static int vset_long(CompareVariant *v, char *err, size_t errlen, const char *key, long x)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%ld", x);
+    return vset(v, err, errlen, key, num);
+}
+
+/* The prior: weight and prior-only updates (a prior row, both stages). */
+static int prior_sets(const TransferSpec *t, CompareVariant *v, char *why, size_t wl)
+{
+    char w[32];
+    snprintf(w, sizeof w, "%.9g", t->prior);
+    return vset(v, why, wl, "symmetry.prior=%s", w) != 0 || vset_long(v, why, wl, "train.prior_updates=%s", t->prior_updates) != 0 ? -1 : 0;
+}
+
+/* The overrides of a method row in the zero-shot or fine-tune stage:
+ * equizero's proxy, the fit of lambda / canonical, the step budget and the
+ * stage's own overrides. */
+static int row_sets(const TransferSpec *t, TransferStage stage, const TransferRow *row, CompareVariant *v, char *why, size_t wl)
+{
+    int prior = strcmp(row->kind, "prior") == 0, td = strcmp(row->kind, "td") == 0;
+    if (strcmp(row->method, "equizero") == 0 && vset(v, why, wl, "symmetry.proxy=%s", row->kind) != 0)
+        return -1;
+    if (prior && prior_sets(t, v, why, wl) != 0)
+        return -1;
+    if (stage == TRANSFER_FINETUNE)
+        return vset_long(v, why, wl, "train.steps=%s", t->finetune_steps) != 0 || vsets(v, t->ft, t->nft, why, wl) != 0 ? -1 : 0;
+    long steps = td ? t->td_steps : 0;
+    if (vset_long(v, why, wl, "train.steps=%s", steps) != 0 || vset(v, why, wl, "eval.eval_every=%s", "0") != 0)
+        return -1;
+    if ((prior || (td && steps > 0)) && vset(v, why, wl, "train.freeze_q=%s", "true") != 0)
+        return -1;
+    return td && steps > 0 ? vsets(v, t->td, t->ntd, why, wl) : 0;
+}
+
+/* The overrides that make a variant of stage: orientation, symmetrizer,
+ * the pretrained network, then the baselines' budget or the row's sets;
+ * row is NULL for plain and scratch. */
+static int stage_sets(const TransferSpec *t, TransferStage stage, const TransferEnv *env, CompareVariant *v, const TransferRow *row, int scratch, char *why, size_t wl)
+{
+    char init[CMP_PATH + 96];
     if (vsets(v, env->sets, env->nsets, why, wl) != 0 || vsets(v, t->all, t->nall, why, wl) != 0)
         return -1;
-    if (vset(v, why, wl, "env.orientation=%s", stage == TRANSFER_PRETRAIN ? "identity" : "random") != 0 || vset(v, why, wl, "symmetry.method=%s", method) != 0 ||
-        vset(v, why, wl, "symmetry.group=%s", group) != 0)
+    if (vset(v, why, wl, "env.orientation=%s", stage == TRANSFER_PRETRAIN ? "identity" : "random") != 0 || vset(v, why, wl, "symmetry.method=%s", row ? row->method : "none") != 0 ||
+        vset(v, why, wl, "symmetry.group=%s", row ? row->group : "trivial") != 0)
         return -1;
     if (stage == TRANSFER_PRETRAIN)
         return 0;
     snprintf(init, sizeof init, "network.init=%s/pretrain/%s-plain/seed-{seed}/checkpoint.safetensors", t->out, env->name);
     if (!scratch && compare_variant_add_set(v, init, 0, why, wl) != 0)
         return -1;
-    if (stage == TRANSFER_ZEROSHOT) {
-        int fit = strcmp(method, "lambda") == 0 && t->lambda_steps > 0;
-        snprintf(num, sizeof num, "%ld", fit ? t->lambda_steps : 0L);
-        if (vset(v, why, wl, "train.steps=%s", num) != 0 || vset(v, why, wl, "eval.eval_every=%s", "0") != 0)
-            return -1;
-        if (fit && (vset(v, why, wl, "train.freeze_q=%s", "true") != 0 || vsets(v, t->lambda, t->nlambda, why, wl) != 0))
-            return -1;
-        return 0;
-    }
-    snprintf(num, sizeof num, "%ld", t->finetune_steps);
-    if (vset(v, why, wl, "train.steps=%s", num) != 0)
+    if (row)
+        return row_sets(t, stage, row, v, why, wl);
+    if (stage == TRANSFER_ZEROSHOT)
+        return vset(v, why, wl, "train.steps=%s", "0") != 0 || vset(v, why, wl, "eval.eval_every=%s", "0") != 0 ? -1 : 0;
+    if (vset_long(v, why, wl, "train.steps=%s", t->finetune_steps) != 0)
         return -1;
     return vsets(v, scratch ? t->scratch : t->ft, scratch ? t->nscratch : t->nft, why, wl);
 }
 
-/* The variants of one env in stage: plain, then methods x groups, then
+/* The variants of one env in stage: plain, then the method rows, then
  * (fine-tune only) scratch; pretraining has plain only. */
 static int stage_env(const TransferSpec *t, TransferStage stage, const TransferEnv *env, CompareSpec *s, char *err, size_t errlen)
 {
-    int rows = stage == TRANSFER_PRETRAIN ? 1 : 1 + t->nmethods * t->ngroups + (stage == TRANSFER_FINETUNE);
+    TransferRow mrows[TR_MAX_ROWS];
+    int nm = stage == TRANSFER_PRETRAIN ? 0 : transfer_rows(t, mrows);
+    int rows = 1 + nm + (stage == TRANSFER_FINETUNE);
     char vn[CFG_STR], why[256];
     for (int r = 0; r < rows; r++) {
-        const char *method = "none", *group = "trivial";
         int scratch = stage == TRANSFER_FINETUNE && r == rows - 1;
-        if (r >= 1 && !scratch) {
-            method = t->methods[(r - 1) / t->ngroups];
-            group = t->groups[(r - 1) % t->ngroups];
-            snprintf(vn, sizeof vn, "%s-%s-%s", env->name, method, group);
-        } else {
+        const TransferRow *row = r >= 1 && !scratch ? &mrows[r - 1] : NULL;
+        if (row)
+            transfer_row_name(vn, sizeof vn, env->name, row);
+        else
             snprintf(vn, sizeof vn, "%s-%s", env->name, scratch ? "scratch" : "plain");
-        }
         CompareVariant *v = compare_spec_add_variant(s, vn, env->config, 0, err, errlen);
         if (!v)
             return -1;
-        if (stage_sets(t, stage, env, v, method, group, scratch, why, sizeof why) != 0)
+        if (stage_sets(t, stage, env, v, row, scratch, why, sizeof why) != 0)
             return errmsg_set(err, errlen, "%s: %s", t->path, why);
     }
     return 0;
@@ -305,6 +403,34 @@ CompareSpec *transfer_stage(const TransferSpec *t, TransferStage stage, char *er
         return NULL;
     }
     return s;
+}
+
+int transfer_check_pretrain(const TransferSpec *t, const CompareSpec *stage, char *err, size_t errlen)
+{
+    Buf msg = {0};
+    int bad = 0;
+    char dir[CMP_PATH + 96], path[CMP_PATH + 128], why[512];
+    for (int e = 0; e < stage->nvariants; e++)
+        for (int k = 0; k < stage->nseeds; k++) {
+            EvalCurve c;
+            compare_run_dir(stage, e, stage->seeds[k], dir, sizeof dir);
+            snprintf(path, sizeof path, "%s/eval.csv", dir);
+            if (compare_read_eval(path, &c, why, sizeof why) != 0) {
+                buf_printf(&msg, "%s%s", bad++ ? "; " : "", why);
+                continue;
+            }
+            double s = c.success[c.n - 1];
+            if (s < t->pretrain_success)
+                buf_printf(&msg, "%s[env %s] seed %llu: greedy success %.2f < %.2f (%s)", bad++ ? "; " : "", t->envs[e].name, (unsigned long long)stage->seeds[k], s, t->pretrain_success, path);
+            compare_curve_free(&c);
+        }
+    if (bad)
+        errmsg_set(err, errlen,
+                   "%s: pretraining did not solve its env on every seed (orientation identity): %s; the transfer needs a network that solves its env, "
+                   "so give the env's config a larger train.steps or better settings and rerun, or lower [transfer] pretrain_success",
+                   t->path, msg.oom ? "out of memory" : msg.p);
+    buf_free(&msg);
+    return bad ? -1 : 0;
 }
 
 static void stage_seconds_path(const CompareSpec *stage, char *path, size_t len)
@@ -344,31 +470,32 @@ static const VariantSummary *find_variant(const CompareSummary *sum, const char 
     return NULL;
 }
 
-static void cell(char *buf, size_t len, const VariantSummary *v, int ret)
+/* "mean [lo, hi]" of st, or "–" when there is none. */
+static void cell(char *buf, size_t len, const Stat *st)
 {
-    if (!v)
+    if (!st || st->n < 1 || isnan(st->mean))
         snprintf(buf, len, "–");
-    else if (ret)
-        snprintf(buf, len, "%.3f ± %.3f", v->ret.mean, v->ret.std);
     else
-        snprintf(buf, len, "%.2f ± %.2f", v->success.mean, v->success.std);
+        snprintf(buf, len, "%.2f [%.2f, %.2f]", st->mean, st->lo, st->hi);
 }
 
 /* One row of the report: what it shows and its zero-shot and fine-tuned
  * summaries (NULL where the row has none). */
 typedef struct {
-    const char *method, *group; /* as the table shows them */
-    const char *csv_method, *csv_group;
-    char label[64];             /* bar chart label */
+    const char *method, *kind, *group; /* as the table shows them */
+    const char *csv_method, *csv_kind, *csv_group;
+    char label[64];                    /* bar chart label */
     const VariantSummary *zs, *ft;
 } ReportRow;
 
-/* Row r of env: 0 pretrained, 1 plain, 2 scratch, then methods x groups. */
-static void report_row(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const char *env, int r, ReportRow *row)
+/* Row r of env: 0 pretrained, 1 plain, 2 scratch, then the method rows. */
+static void report_row(const TransferRow *mrows, const CompareSummary sums[TRANSFER_STAGES], const char *env, int r, ReportRow *row)
 {
     char vn[CFG_STR];
     memset(row, 0, sizeof *row);
-    row->group = row->csv_group = "–";
+    row->kind = row->group = "–";
+    row->csv_kind = "";
+    row->csv_group = "trivial";
     if (r == 0) {
         snprintf(vn, sizeof vn, "%s-plain", env);
         row->zs = find_variant(&sums[TRANSFER_PRETRAIN], vn);
@@ -388,40 +515,56 @@ static void report_row(const TransferSpec *t, const CompareSummary sums[TRANSFER
         row->csv_method = "scratch";
         snprintf(row->label, sizeof row->label, "scratch");
     } else {
-        row->method = row->csv_method = t->methods[(r - 3) / t->ngroups];
-        row->group = row->csv_group = t->groups[(r - 3) % t->ngroups];
-        snprintf(vn, sizeof vn, "%s-%s-%s", env, row->method, row->group);
+        const TransferRow *m = &mrows[r - 3];
+        row->method = row->csv_method = m->method;
+        row->csv_kind = m->kind;
+        row->kind = m->kind[0] ? m->kind : "–";
+        row->group = row->csv_group = m->group;
+        transfer_row_name(vn, sizeof vn, env, m);
         row->zs = find_variant(&sums[TRANSFER_ZEROSHOT], vn);
         row->ft = find_variant(&sums[TRANSFER_FINETUNE], vn);
-        snprintf(row->label, sizeof row->label, "%s %s", row->method, row->group);
+        snprintf(row->label, sizeof row->label, "%s%s%s %s", m->method, m->kind[0] ? " " : "", m->kind, m->group);
     }
-    if (r < 3)
-        row->csv_group = "trivial";
 }
 
-/* The table rows of one env into md and csv; success means and stds into
- * mean[r*2+q] and sd[r*2+q] (q 0 zero-shot, 1 fine-tuned; NAN if absent). */
-static void report_env(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const char *env, int rows, char (*labels)[64], Buf *md, Buf *csv, double *mean, double *sd)
+/* ",mean,lo,hi" of st into csv (empty fields when absent). */
+static void csv_stat(Buf *csv, const Stat *st)
+{
+    if (st && st->n > 0 && !isnan(st->mean))
+        buf_printf(csv, ",%.6g,%.6g,%.6g", st->mean, st->lo, st->hi);
+    else
+        buf_printf(csv, ",,,");
+}
+
+/* The bars of one panel: success means and intervals, q 0 zero-shot, 1
+ * fine-tuned (NAN if absent). */
+typedef struct {
+    double *mean, *lo, *hi;
+} ReportBars;
+
+/* The table rows of one env into md and csv, and its bars. */
+static void report_env(const TransferRow *mrows, const CompareSummary sums[TRANSFER_STAGES], const char *env, int rows, char (*labels)[64], Buf *md, Buf *csv, ReportBars bars)
 {
     char a[64], b[64], c[64], d[64];
     for (int r = 0; r < rows; r++) {
         ReportRow row;
-        report_row(t, sums, env, r, &row);
+        report_row(mrows, sums, env, r, &row);
         snprintf(labels[r], 64, "%s", row.label);
-        cell(a, sizeof a, row.zs, 0);
-        cell(b, sizeof b, row.zs, 1);
-        cell(c, sizeof c, row.ft, 0);
-        cell(d, sizeof d, row.ft, 1);
-        buf_printf(md, "| %s | %s | %s | %s | %s | %s | %s |\n", env, row.method, row.group, a, b, c, d);
-        buf_printf(csv, "%s,%s,%s", env, row.csv_method, row.csv_group);
         const VariantSummary *both[2] = {row.zs, row.ft};
+        cell(a, sizeof a, row.zs ? &row.zs->success : NULL);
+        cell(b, sizeof b, row.zs ? &row.zs->w_pretrain : NULL);
+        cell(c, sizeof c, row.ft ? &row.ft->success : NULL);
+        cell(d, sizeof d, row.ft ? &row.ft->w_pretrain : NULL);
+        buf_printf(md, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", env, row.method, row.kind, row.group, a, b, c, d);
+        buf_printf(csv, "%s,%s,%s,%s", env, row.csv_method, row.csv_kind, row.csv_group);
         for (int q = 0; q < 2; q++) {
-            if (both[q])
-                buf_printf(csv, ",%.6g,%.6g,%.6g,%.6g", both[q]->success.mean, both[q]->success.std, both[q]->ret.mean, both[q]->ret.std);
-            else
-                buf_printf(csv, ",,,,");
-            mean[r * 2 + q] = both[q] ? both[q]->success.mean : NAN;
-            sd[r * 2 + q] = both[q] ? both[q]->success.std : NAN;
+            const VariantSummary *v = both[q];
+            csv_stat(csv, v ? &v->success : NULL);
+            csv_stat(csv, v ? &v->ret : NULL);
+            csv_stat(csv, v ? &v->w_pretrain : NULL);
+            bars.mean[r * 2 + q] = v ? v->success.mean : NAN;
+            bars.lo[r * 2 + q] = v ? v->success.lo : NAN;
+            bars.hi[r * 2 + q] = v ? v->success.hi : NAN;
         }
         buf_printf(csv, ",%d\n", row.zs ? row.zs->nruns : row.ft ? row.ft->nruns : 0);
     }
@@ -429,13 +572,22 @@ static void report_env(const TransferSpec *t, const CompareSummary sums[TRANSFER
 
 static void report_head(const TransferSpec *t, int nseeds, Buf *md, Buf *csv)
 {
-    buf_printf(md, "# Transfer: %s\n\nThe transfer protocol, %d seeds. Pretrain: plain DQN on orientation identity (each env's config budget). "
-                   "Zero-shot: the pretrained network wrapped in each symmetrizer, evaluated greedily on orientation random (D4); equitune and equizero without any training, "
-                   "lambda after fitting only λ for %ld steps (freeze_q = true). Fine-tune: %ld steps on orientation random from the pretrained network; "
-                   "scratch: the plain network trained from random init for the same %ld steps. Success and return: mean ± sample std over seeds of the final greedy evaluation.\n\n"
-                   "| env | method | group | zero-shot success | zero-shot return | fine-tuned success | fine-tuned return |\n|---|---|---|---|---|---|---|\n",
-               t->name, nseeds, t->lambda_steps, t->finetune_steps, t->finetune_steps);
-    buf_printf(csv, "env,method,group,zeroshot_success_mean,zeroshot_success_std,zeroshot_return_mean,zeroshot_return_std,finetune_success_mean,finetune_success_std,finetune_return_mean,finetune_return_std,runs\n");
+    buf_printf(md, "# Transfer: %s\n\nThe transfer protocol, %d seeds. Pretrain: plain DQN on orientation identity (each env's config budget; every seed reached "
+                   "greedy success >= %.2f). Zero-shot: the pretrained network wrapped in each symmetrizer, evaluated greedily on orientation random (D4); "
+                   "equitune and equizero without any training; lambda and canonical with Q frozen after a fit of their weight network: `td` = %ld env steps "
+                   "of the TD loss on orientation random, `prior` = %ld updates of the canonicalization prior (weight %g) on the pretrained checkpoint's replay "
+                   "states, no env step. Fine-tune: %ld steps on orientation random from the pretrained network (prior rows keep the prior); scratch: the plain "
+                   "network trained from random init for the same %ld steps. Cells: mean [95 %% bootstrap interval] over seeds of the final greedy evaluation "
+                   "(success; w_pretrain = the weight on the view that shows the layout as pretraining did, averaged over the evaluation's states).\n\n"
+                   "| env | method | fit / proxy | group | zero-shot success | zero-shot w_pretrain | fine-tuned success | fine-tuned w_pretrain |\n"
+                   "|---|---|---|---|---|---|---|---|\n",
+               t->name, nseeds, t->pretrain_success, t->td_steps, t->prior_updates, t->prior, t->finetune_steps, t->finetune_steps);
+    buf_printf(csv, "env,method,fit,group");
+    static const char *const stage[] = {"zeroshot", "finetune"}, *const what[] = {"success", "return", "w_pretrain"};
+    for (int q = 0; q < 2; q++)
+        for (int w = 0; w < 3; w++)
+            buf_printf(csv, ",%s_%s_mean,%s_%s_lo,%s_%s_hi", stage[q], what[w], stage[q], what[w], stage[q], what[w]);
+    buf_printf(csv, ",runs\n");
 }
 
 int transfer_plot_height(const TransferSpec *t)
@@ -454,7 +606,7 @@ static int report_files(const TransferSpec *t, int nseeds, const Buf *md, const 
     snprintf(path, sizeof path, "%s/transfer.csv", t->out);
     if (atomicfile_write(path, csv->p, csv->n, err, errlen) != 0)
         return -1;
-    snprintf(title, sizeof title, "%s: success on random orientations (mean ± std over %d seeds)", t->name, nseeds);
+    snprintf(title, sizeof title, "%s: success on random orientations (mean, 95 %% interval over %d seeds)", t->name, nseeds);
     const char *ext[] = {"png", "svg"};
     for (int q = 0; q < 2; q++) {
         snprintf(path, sizeof path, "%s/transfer.%s", t->out, ext[q]);
@@ -467,10 +619,12 @@ static int report_files(const TransferSpec *t, int nseeds, const Buf *md, const 
 int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const double secs[TRANSFER_STAGES], int jobs, char **md_out, char *err, size_t errlen)
 {
     *md_out = NULL;
-    int nseeds = sums[0].nvariants ? sums[0].v[0].nruns : 0, rows = 3 + t->nmethods * t->ngroups;
+    TransferRow mrows[TR_MAX_ROWS];
+    int nseeds = sums[0].nvariants ? sums[0].v[0].nruns : 0, rows = 3 + transfer_rows(t, mrows);
+    size_t per = (size_t)rows * 2;
     Buf md = {0}, csv = {0};
     PlotBarPanel *panels = calloc((size_t)t->nenvs, sizeof *panels);
-    double *vals = calloc((size_t)t->nenvs * rows * 2 * 2, sizeof *vals);
+    double *vals = calloc((size_t)t->nenvs * per * 3, sizeof *vals);
     char(*labels)[64] = calloc((size_t)rows, sizeof *labels);
     const char **lab = calloc((size_t)rows, sizeof *lab);
     int rc = -1;
@@ -482,11 +636,11 @@ int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_ST
         lab[r] = labels[r];
     report_head(t, nseeds, &md, &csv);
     for (int k = 0; k < t->nenvs; k++) {
-        double *mean = vals + (size_t)k * rows * 4, *sd = mean + rows * 2;
-        report_env(t, sums, t->envs[k].name, rows, labels, &md, &csv, mean, sd);
-        panels[k] = (PlotBarPanel){t->envs[k].name, "success (greedy, orientation random)", 0.0, 1.0, rows, lab, mean, sd};
+        ReportBars bars = {vals + (size_t)k * per * 3, vals + (size_t)k * per * 3 + per, vals + (size_t)k * per * 3 + 2 * per};
+        report_env(mrows, sums, t->envs[k].name, rows, labels, &md, &csv, bars);
+        panels[k] = (PlotBarPanel){t->envs[k].name, "success (greedy, orientation random)", 0.0, 1.0, rows, lab, bars.mean, NULL, bars.lo, bars.hi};
     }
-    buf_printf(&md, "\n![transfer](transfer.png)\n\ntransfer.png / transfer.svg: success per row, zero-shot and after fine-tuning (error bars: ± std over seeds).\n\n"
+    buf_printf(&md, "\n![transfer](transfer.png)\n\ntransfer.png / transfer.svg: success per row, zero-shot and after fine-tuning (error bars: 95 %% bootstrap interval over seeds).\n\n"
                     "Wall time: pretrain %.0f s, zero-shot %.0f s, fine-tune %.0f s (total %.1f min, %d runs at a time).\n",
                secs[0], secs[1], secs[2], (secs[0] + secs[1] + secs[2]) / 60.0, jobs);
     if (md.oom || csv.oom) {

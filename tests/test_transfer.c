@@ -1,13 +1,25 @@
 /* test_transfer.c - the transfer experiment's spec reader (inih through
  * configs/inifile.h: repeated keys, line-numbered messages, over-long lines,
- * seeds by the rules of compare specs) and its stage planner (variants,
- * seeds and overrides of pretrain, zero-shot and fine-tune). */
+ * seeds by the rules of compare specs), its stage planner (variants, seeds
+ * and overrides of pretrain, zero-shot and fine-tune for every method row),
+ * the check that pretraining solved every seed, and a whole tiny transfer
+ * run through the equigrid binary (EQUIGRID_BIN). */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../experiments/plan.h"
 #include "../experiments/transfer.h"
+
+static const char *bin(void)
+{
+    const char *b = getenv("EQUIGRID_BIN");
+    return b && *b ? b : "./equigrid";
+}
 
 static char tmpdir[64];
 
@@ -62,12 +74,16 @@ START_TEST(test_load_shipped)
     char err[2048];
     TransferSpec *t = malloc(sizeof *t);
     ck_assert_msg(t && transfer_load(t, "configs/transfer/transfer.ini", err, sizeof err) == 0, "shipped spec: %s", err);
-    ck_assert_msg(t->nenvs == 2 && strcmp(t->envs[0].name, "lava-wall") == 0 && strcmp(t->envs[1].name, "rooms-corner") == 0, "two envs");
-    ck_assert_msg(t->nseeds == 5 && t->seeds[0] == 1 && t->seeds[4] == 5, "seeds 1..5");
-    ck_assert_msg(t->nmethods == 3 && t->ngroups == 3 && strcmp(t->groups[1], "rot90") == 0, "methods x groups");
-    ck_assert_msg(t->nall == 2 && t->nlambda == 3 && t->nft == 2 && t->nscratch == 1, "repeated set keys all kept: %d %d %d %d", t->nall, t->nlambda, t->nft, t->nscratch);
-    ck_assert_msg(strcmp(t->lambda[2], "train.learning_starts=500") == 0, "inline comment stripped, order kept: '%s'", t->lambda[2]);
-    ck_assert_msg(t->lambda_steps == 5000 && t->finetune_steps == 20000 && strcmp(t->out, "runs/transfer") == 0, "numbers and out");
+    ck_assert_msg(t->nenvs == 3 && strcmp(t->envs[0].name, "lava-wall") == 0 && strcmp(t->envs[2].name, "fourrooms-corner") == 0, "three envs");
+    ck_assert_msg(t->nseeds == 10 && t->seeds[0] == 1 && t->seeds[9] == 10, "seeds 1..10");
+    ck_assert_msg(t->nmethods == 4 && t->ngroups == 1 && t->nproxies == 2 && t->nfits == 2 && strcmp(t->fits[1], "prior") == 0, "methods, proxies, fits, groups");
+    TransferRow rows[TR_MAX_ROWS];
+    ck_assert_msg(transfer_rows(t, rows) == 7, "7 method rows: equitune, equizero x 2 proxies, lambda and canonical x 2 fits");
+    ck_assert_msg(t->ntd == 3 && t->nft == 3 && t->nscratch == 2, "repeated set keys all kept: %d %d %d", t->ntd, t->nft, t->nscratch);
+    ck_assert_msg(strcmp(t->td[2], "train.learning_starts=500") == 0, "inline comment stripped, order kept: '%s'", t->td[2]);
+    ck_assert_msg(t->td_steps == 5000 && t->finetune_steps == 5000 && t->prior_updates == 1000 && t->prior == 1.0 && t->pretrain_success == 0.95 && strcmp(t->out, "runs/transfer") == 0,
+                  "numbers and out");
+    ck_assert_msg(transfer_load(t, "configs/transfer/quick.ini", err, sizeof err) == 0 && t->nenvs == 1 && t->nseeds == 3, "quick.ini: one env, 3 seeds: %s", err);
     free(t);
 }
 END_TEST
@@ -98,7 +114,13 @@ START_TEST(test_errors)
 {
     make_tmp();
     EXPECT("nmae = x\n", "t.ini:2: [transfer] nmae: unknown key", "allowed: name, seeds");
-    EXPECT("methods = equitune, ridge\n", "t.ini:2: methods = equitune, ridge: invalid value");
+    EXPECT("methods = equitune, ridge\n", "t.ini:2: methods = equitune, ridge: invalid value", "methods: equitune,equizero,lambda,canonical");
+    EXPECT("proxies = maxq, max\n", "t.ini:2: proxies = maxq, max: invalid value", "proxies: maxq,entropy");
+    EXPECT("fits = td, priors\n", "t.ini:2: fits = td, priors: invalid value", "fits: td,prior");
+    EXPECT("prior = 0\n", "t.ini:2: prior = 0: invalid value", "prior: a number > 0");
+    EXPECT("prior_updates = 0\n", "t.ini:2: prior_updates = 0: invalid value");
+    EXPECT("pretrain_success = 1.5\n", "t.ini:2: pretrain_success = 1.5: invalid value", "in [0, 1]");
+    EXPECT("lambda_steps = 5\n", "t.ini:2: [transfer] lambda_steps: unknown key", "td_steps");
     EXPECT("finetune_steps = 0\n", "t.ini:2: finetune_steps = 0: invalid value");
     EXPECT("[transfr]\n", "t.ini:2: [transfr]: unknown section", "allowed: [transfer], [env NAME]");
     EXPECT("[env lava\n", "t.ini:2: [env lava: section header without ']'");
@@ -154,8 +176,9 @@ START_TEST(test_stages)
 {
     make_tmp();
     char path[128], err[2048];
-    spec(path, sizeof path, "[transfer]\nname = tt\nseeds = 4,9\nout = O\nmethods = equitune, lambda\ngroups = flip\nlambda_steps = 100\nfinetune_steps = 300\n"
-                            "set = eval.eval_episodes=5\nlambda_set = agent.eps_start=0.1\nfinetune_set = agent.eps_steps=7\nscratch_set = agent.eps_steps=9\n"
+    spec(path, sizeof path, "[transfer]\nname = tt\nseeds = 4,9\nout = O\nmethods = equitune, equizero, canonical\nproxies = entropy\ngroups = flip\ntd_steps = 100\n"
+                            "prior = 0.5\nprior_updates = 7\nfinetune_steps = 300\n"
+                            "set = eval.eval_episodes=5\ntd_set = agent.eps_start=0.1\nfinetune_set = agent.eps_steps=7\nscratch_set = agent.eps_steps=9\n"
                             "[env a]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=200\n");
     TransferSpec *t = malloc(sizeof *t);
     ck_assert_msg(t && transfer_load(t, path, err, sizeof err) == 0, "load: %s", err);
@@ -168,18 +191,133 @@ START_TEST(test_stages)
     ck_assert_msg(strcmp(st[0]->out, "O/pretrain") == 0 && strcmp(st[2]->name, "tt-finetune") == 0, "stage dirs and names");
     ck_assert_msg(st[0]->nvariants == 1 && strcmp(st[0]->variants[0].name, "a-plain") == 0, "pretrain: plain only");
     ck_assert_msg(strcmp(find_set(&st[0]->variants[0], "env.orientation="), "env.orientation=identity") == 0 && !find_set(&st[0]->variants[0], "network.init="), "pretrain on identity, from scratch");
-    ck_assert_msg(st[1]->nvariants == 3 && strcmp(st[1]->variants[2].name, "a-lambda-flip") == 0, "zero-shot: plain + 2 methods x 1 group");
-    const CompareVariant *lam = &st[1]->variants[2], *eqt = &st[1]->variants[1];
-    ck_assert_msg(strcmp(find_set(lam, "train.steps="), "train.steps=100") == 0 && strcmp(find_set(lam, "train.freeze_q="), "train.freeze_q=true") == 0 && find_set(lam, "agent.eps_start="), "lambda fits λ only");
-    ck_assert_msg(strcmp(find_set(eqt, "train.steps="), "train.steps=0") == 0 && !find_set(eqt, "agent.eps_start="), "equitune: no training");
+    /* zero-shot: plain, equitune, equizero-entropy, canonical-td, canonical-prior */
+    ck_assert_msg(st[1]->nvariants == 5, "zero-shot: plain + 4 method rows, %d", st[1]->nvariants);
+    const char *names[] = {"a-plain", "a-equitune-flip", "a-equizero-entropy-flip", "a-canonical-td-flip", "a-canonical-prior-flip"};
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(strcmp(st[1]->variants[i].name, names[i]) == 0, "zero-shot variant %d: %s, want %s", i, st[1]->variants[i].name, names[i]);
+    const CompareVariant *eqt = &st[1]->variants[1], *ez = &st[1]->variants[2], *td = &st[1]->variants[3], *pr = &st[1]->variants[4];
+    ck_assert_msg(strcmp(find_set(eqt, "train.steps="), "train.steps=0") == 0 && !find_set(eqt, "agent.eps_start=") && !find_set(eqt, "train.freeze_q="), "equitune: no training");
     ck_assert_msg(strcmp(find_set(eqt, "network.init="), "network.init=O/pretrain/a-plain/seed-{seed}/checkpoint.safetensors") == 0, "loads the pretrained network: %s", find_set(eqt, "network.init="));
-    ck_assert_msg(st[2]->nvariants == 4 && strcmp(st[2]->variants[3].name, "a-scratch") == 0, "fine-tune: + scratch");
-    const CompareVariant *scr = &st[2]->variants[3], *ftp = &st[2]->variants[0];
+    ck_assert_msg(strcmp(find_set(ez, "symmetry.proxy="), "symmetry.proxy=entropy") == 0 && strcmp(find_set(ez, "train.steps="), "train.steps=0") == 0, "equizero: its proxy, no training");
+    ck_assert_msg(strcmp(find_set(td, "symmetry.method="), "symmetry.method=canonical") == 0 && strcmp(find_set(td, "train.steps="), "train.steps=100") == 0 &&
+                      strcmp(find_set(td, "train.freeze_q="), "train.freeze_q=true") == 0 && find_set(td, "agent.eps_start=") && !find_set(td, "symmetry.prior="),
+                  "td fit: Q frozen, td_steps env steps, td_set");
+    ck_assert_msg(strcmp(find_set(pr, "train.steps="), "train.steps=0") == 0 && strcmp(find_set(pr, "train.freeze_q="), "train.freeze_q=true") == 0 &&
+                      strcmp(find_set(pr, "symmetry.prior="), "symmetry.prior=0.5") == 0 && strcmp(find_set(pr, "train.prior_updates="), "train.prior_updates=7") == 0 && !find_set(pr, "agent.eps_start="),
+                  "prior fit: Q frozen, prior_updates, no env step");
+    ck_assert_msg(strcmp(find_set(pr, "env.orientation="), "env.orientation=random") == 0 && strcmp(find_set(pr, "symmetry.group="), "symmetry.group=flip") == 0, "evaluated on random orientations");
+    /* fine-tune: the same rows + scratch; the prior row keeps the prior, Q trains */
+    ck_assert_msg(st[2]->nvariants == 6 && strcmp(st[2]->variants[5].name, "a-scratch") == 0, "fine-tune: + scratch");
+    const CompareVariant *scr = &st[2]->variants[5], *ftp = &st[2]->variants[0], *ftpr = &st[2]->variants[4];
     ck_assert_msg(!find_set(scr, "network.init=") && strcmp(find_set(scr, "agent.eps_steps="), "agent.eps_steps=9") == 0, "scratch: random init, scratch_set");
     ck_assert_msg(find_set(ftp, "network.init=") && strcmp(find_set(ftp, "agent.eps_steps="), "agent.eps_steps=7") == 0 && strcmp(find_set(ftp, "train.steps="), "train.steps=300") == 0, "fine-tune: finetune_set and steps");
+    ck_assert_msg(strcmp(find_set(ftpr, "symmetry.prior="), "symmetry.prior=0.5") == 0 && strcmp(find_set(ftpr, "train.prior_updates="), "train.prior_updates=7") == 0 && !find_set(ftpr, "train.freeze_q=") &&
+                      strcmp(find_set(ftpr, "train.steps="), "train.steps=300") == 0,
+                  "fine-tuning a prior row: the prior stays, Q trains");
+    ck_assert_msg(!find_set(&st[2]->variants[3], "symmetry.prior=") && !find_set(&st[2]->variants[3], "agent.eps_start="), "fine-tuning a td row: no prior, no td_set");
     for (int k = 0; k < TRANSFER_STAGES; k++)
         compare_spec_free(st[k]);
     free(t);
+    rm_tmp();
+}
+END_TEST
+
+/* Writes an eval.csv whose final success is s into the run directory of
+ * variant v, seed of stage. */
+static void fake_eval(const CompareSpec *stage, int v, uint64_t seed, double s)
+{
+    char dir[512], cmd[700], path[600];
+    compare_run_dir(stage, v, seed, dir, sizeof dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    ck_assert_msg(system(cmd) == 0, "mkdir %s", dir);
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fprintf(f, "step,return_mean,return_std,success,length_mean,episodes,w_pretrain\n100,0,0,0.2,1,1,1\n200,0,0,%g,1,1,1\n", s);
+    fclose(f);
+}
+
+START_TEST(test_pretrain_check)
+{
+    make_tmp();
+    char path[128], err[4096], text[512];
+    snprintf(text, sizeof text, "[transfer]\nseeds = 1,2\nout = %s/O\n[env a]\nconfig = configs/transfer/lava-wall.ini\n[env b]\nconfig = configs/transfer/rooms-corner.ini\n", tmpdir);
+    spec(path, sizeof path, text);
+    TransferSpec *t = malloc(sizeof *t);
+    ck_assert_msg(t && transfer_load(t, path, err, sizeof err) == 0, "load: %s", err);
+    CompareSpec *pre = transfer_stage(t, TRANSFER_PRETRAIN, err, sizeof err);
+    ck_assert_msg(pre != NULL, "pretrain stage: %s", err);
+    fake_eval(pre, 0, 1, 1.0);
+    fake_eval(pre, 0, 2, 0.95);
+    fake_eval(pre, 1, 1, 0.97);
+    ck_assert_msg(transfer_check_pretrain(t, pre, err, sizeof err) == -1 && strstr(err, "b-plain/seed-2/eval.csv: cannot open"), "a missing run is named: %s", err);
+    fake_eval(pre, 1, 2, 0.94);
+    ck_assert_msg(transfer_check_pretrain(t, pre, err, sizeof err) == -1, "0.94 < 0.95 fails");
+    ck_assert_msg(strstr(err, "[env b] seed 2: greedy success 0.94 < 0.95") && !strstr(err, "[env a]") && !strstr(err, "seed 1:") && strstr(err, "train.steps"),
+                  "the message names env b, seed 2 only, and what to change: %s", err);
+    fake_eval(pre, 1, 2, 0.95);
+    ck_assert_msg(transfer_check_pretrain(t, pre, err, sizeof err) == 0, "every seed at >= 0.95 passes: %s", err);
+    t->pretrain_success = 1.0;
+    ck_assert_msg(transfer_check_pretrain(t, pre, err, sizeof err) == -1 && strstr(err, "[env a] seed 2") && strstr(err, "[env b] seed 1") && strstr(err, "[env b] seed 2"),
+                  "pretrain_success 1: three runs named: %s", err);
+    compare_spec_free(pre);
+    free(t);
+    rm_tmp();
+}
+END_TEST
+
+/* A tiny whole experiment through the binary: a pretraining that fails
+ * stops with env and seed named and nothing after it; one that solves the
+ * map runs all three stages and writes a report with every row. */
+START_TEST(test_run_tiny)
+{
+    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
+    make_tmp();
+    char path[128], text[2048], cmd[1024], file[256];
+    const char *body = "[transfer]\nname = tiny\nseeds = 1,2\njobs = 2\ntd_steps = 200\nprior_updates = 50\nfinetune_steps = 200\n"
+                       "set = eval.eval_episodes=20\ntd_set = train.learning_starts=100\nfinetune_set = train.learning_starts=100\nfinetune_set = eval.eval_every=0\n"
+                       "scratch_set = train.learning_starts=100\nscratch_set = eval.eval_every=0\n";
+    snprintf(text, sizeof text, "%sout = %s/bad\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=300\nset = train.learning_starts=100\n", body, tmpdir);
+    spec(path, sizeof path, text);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/bad.log 2>&1", bin(), path, tmpdir);
+    ck_assert_msg(system(cmd) != 0, "an unsolved pretraining fails the command");
+    snprintf(cmd, sizeof cmd, "grep -q 'pretraining did not solve its env on every seed.*\\[env lava\\] seed 1: greedy success' %s/bad.log", tmpdir);
+    ck_assert_msg(system(cmd) == 0, "the message names env and seed (see %s/bad.log)", tmpdir);
+    snprintf(file, sizeof file, "%s/bad/zeroshot/lava-equitune-d4", tmpdir);
+    ck_assert_msg(access(file, F_OK) != 0, "no zero-shot run after a failed pretraining");
+    snprintf(text, sizeof text, "%sout = %s/good\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=8000\n", body, tmpdir);
+    spec(path, sizeof path, text);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/good.log 2>&1", bin(), path, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "the tiny transfer runs (see %s/good.log)", tmpdir);
+    snprintf(file, sizeof file, "%s/good/transfer.md", tmpdir);
+    FILE *f = fopen(file, "r");
+    ck_assert_msg(f != NULL, "transfer.md written");
+    static char md[65536];
+    size_t n = fread(md, 1, sizeof md - 1, f);
+    md[n] = '\0';
+    fclose(f);
+    const char *rows[] = {"| lava | pretrained (identity orientation) | – | – | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | – | – |", "| lava | scratch (random init, none) | – | – | – | – | ",
+                          "| lava | equitune | – | d4 | ", "| lava | equizero | maxq | d4 | ", "| lava | equizero | entropy | d4 | ", "| lava | lambda | td | d4 | ",
+                          "| lava | lambda | prior | d4 | ", "| lava | canonical | td | d4 | ", "| lava | canonical | prior | d4 | ", "| lava | equitune | – | d4 | 0.00 [0.00, 0.00] | 0.12 [0.12, 0.12] | "};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg(strstr(md, rows[i]) != NULL, "row '%s' in transfer.md:\n%s", rows[i], md);
+    snprintf(file, sizeof file, "%s/good/transfer.csv", tmpdir);
+    f = fopen(file, "r");
+    char line[2048];
+    ck_assert_msg(f && fgets(line, sizeof line, f) && strstr(line, "env,method,fit,group,zeroshot_success_mean,zeroshot_success_lo,zeroshot_success_hi,") == line, "csv header: %s", line);
+    int nl = 1;
+    while (fgets(line, sizeof line, f))
+        nl++;
+    fclose(f);
+    ck_assert_msg(nl == 1 + 3 + 7, "csv: header + 3 baselines + 7 method rows, got %d lines", nl);
+    snprintf(file, sizeof file, "%s/good/transfer.png", tmpdir);
+    ck_assert_msg(access(file, F_OK) == 0, "transfer.png written");
+    /* the prior fit never stepped an env: its metrics.csv has no episode */
+    snprintf(file, sizeof file, "%s/good/zeroshot/lava-canonical-prior-d4/seed-1/metrics.csv", tmpdir);
+    f = fopen(file, "r");
+    ck_assert_msg(f && fgets(line, sizeof line, f) && !fgets(line, sizeof line, f), "a prior fit plays no episode");
+    fclose(f);
     rm_tmp();
 }
 END_TEST
@@ -196,9 +334,12 @@ int main(void)
         {"errors", test_errors},
         {"long_lines", test_long_lines},
         {"stages", test_stages},
+        {"pretrain_check", test_pretrain_check},
+        {"run_tiny", test_run_tiny},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, 240); /* run_tiny trains about 40 short runs; the machine may be loaded */
         tcase_add_test(tc, cases[i].test);
         suite_add_tcase(s, tc);
     }

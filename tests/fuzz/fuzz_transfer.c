@@ -16,16 +16,20 @@
 /* Aborts when the spec breaks the contract of transfer.h. */
 static void check_spec(const TransferSpec *t)
 {
-    if (t->nenvs < 1 || t->nenvs > TR_MAX_ENVS || t->nmethods < 0 || t->nmethods > TR_MAX_LIST || t->ngroups < 0 || t->ngroups > TR_MAX_LIST)
+    if (t->nenvs < 1 || t->nenvs > TR_MAX_ENVS || t->nmethods < 1 || t->nmethods > TR_MAX_LIST || t->ngroups < 1 || t->ngroups > TR_MAX_LIST || t->nproxies < 1 ||
+        t->nproxies > TR_MAX_LIST || t->nfits < 1 || t->nfits > TR_MAX_LIST)
         abort();
-    int counts[] = {t->nall, t->nlambda, t->nft, t->nscratch};
+    TransferRow rows[TR_MAX_ROWS];
+    if (transfer_rows(t, rows) >= TR_MAX_ROWS)
+        abort();
+    int counts[] = {t->nall, t->ntd, t->nft, t->nscratch};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         if (counts[i] < 0 || counts[i] > TR_MAX_SETS)
             abort();
     for (int e = 0; e < t->nenvs; e++)
         if (t->envs[e].config[0] == '\0' || t->envs[e].nsets < 0 || t->envs[e].nsets > TR_MAX_SETS)
             abort();
-    if (t->lambda_steps < 0 || t->finetune_steps < 0 || t->jobs < 0)
+    if (t->td_steps < 0 || t->finetune_steps < 1 || t->jobs < 0 || t->prior_updates < 1 || !(t->prior > 0) || !(t->pretrain_success >= 0 && t->pretrain_success <= 1))
         abort();
 }
 
