@@ -470,11 +470,14 @@ static const VariantSummary *find_variant(const CompareSummary *sum, const char 
     return NULL;
 }
 
-/* "mean [lo, hi]" of st, or "–" when there is none. */
-static void cell(char *buf, size_t len, const Stat *st)
+/* "mean [lo, hi]" of st, "(n of N seeds)" added when only n of the
+ * spec's nseeds runs have finished; "–" when there is none. */
+static void cell(char *buf, size_t len, const Stat *st, int nseeds)
 {
     if (!st || st->n < 1 || isnan(st->mean))
         snprintf(buf, len, "–");
+    else if (st->n < nseeds)
+        snprintf(buf, len, "%.2f [%.2f, %.2f] (%d of %d seeds)", st->mean, st->lo, st->hi, st->n, nseeds);
     else
         snprintf(buf, len, "%.2f [%.2f, %.2f]", st->mean, st->lo, st->hi);
 }
@@ -543,18 +546,18 @@ typedef struct {
 } ReportBars;
 
 /* The table rows of one env into md and csv, and its bars. */
-static void report_env(const TransferRow *mrows, const CompareSummary sums[TRANSFER_STAGES], const char *env, int rows, char (*labels)[64], Buf *md, Buf *csv, ReportBars bars)
+static void report_env(const TransferRow *mrows, const CompareSummary sums[TRANSFER_STAGES], const char *env, int rows, int nseeds, char (*labels)[64], Buf *md, Buf *csv, ReportBars bars)
 {
-    char a[64], b[64], c[64], d[64];
+    char a[96], b[96], c[96], d[96];
     for (int r = 0; r < rows; r++) {
         ReportRow row;
         report_row(mrows, sums, env, r, &row);
         snprintf(labels[r], 64, "%s", row.label);
         const VariantSummary *both[2] = {row.zs, row.ft};
-        cell(a, sizeof a, row.zs ? &row.zs->success : NULL);
-        cell(b, sizeof b, row.zs ? &row.zs->w_pretrain : NULL);
-        cell(c, sizeof c, row.ft ? &row.ft->success : NULL);
-        cell(d, sizeof d, row.ft ? &row.ft->w_pretrain : NULL);
+        cell(a, sizeof a, row.zs ? &row.zs->success : NULL, nseeds);
+        cell(b, sizeof b, row.zs ? &row.zs->w_pretrain : NULL, nseeds);
+        cell(c, sizeof c, row.ft ? &row.ft->success : NULL, nseeds);
+        cell(d, sizeof d, row.ft ? &row.ft->w_pretrain : NULL, nseeds);
         buf_printf(md, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", env, row.method, row.kind, row.group, a, b, c, d);
         buf_printf(csv, "%s,%s,%s,%s", env, row.csv_method, row.csv_kind, row.csv_group);
         for (int q = 0; q < 2; q++) {
@@ -637,7 +640,7 @@ int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_ST
     report_head(t, nseeds, &md, &csv);
     for (int k = 0; k < t->nenvs; k++) {
         ReportBars bars = {vals + (size_t)k * per * 3, vals + (size_t)k * per * 3 + per, vals + (size_t)k * per * 3 + 2 * per};
-        report_env(mrows, sums, t->envs[k].name, rows, labels, &md, &csv, bars);
+        report_env(mrows, sums, t->envs[k].name, rows, t->nseeds, labels, &md, &csv, bars);
         panels[k] = (PlotBarPanel){t->envs[k].name, "success (greedy, orientation random)", 0.0, 1.0, rows, lab, bars.mean, NULL, bars.lo, bars.hi};
     }
     buf_printf(&md, "\n![transfer](transfer.png)\n\ntransfer.png / transfer.svg: success per row, zero-shot and after fine-tuning (error bars: 95 %% bootstrap interval over seeds).\n\n"

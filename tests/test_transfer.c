@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "../experiments/plan.h"
 #include "../experiments/transfer.h"
 
@@ -267,6 +268,30 @@ START_TEST(test_pretrain_check)
 }
 END_TEST
 
+/* A cell over fewer runs than the spec's seeds says how many it has. */
+START_TEST(test_report_partial)
+{
+    make_tmp();
+    char path[128], err[2048], text[256];
+    snprintf(text, sizeof text, "[transfer]\nseeds = 1,2\nout = %s\nmethods = equitune\n[env a]\nconfig = c.ini\n", tmpdir);
+    spec(path, sizeof path, text);
+    TransferSpec *t = malloc(sizeof *t);
+    ck_assert_msg(t && transfer_load(t, path, err, sizeof err) == 0, "load: %s", err);
+    VariantSummary pre = {.name = "a-plain", .nruns = 2, .success = {2, 1, 0, 1, 1}, .w_pretrain = {2, 1, 0, 1, 1}};
+    VariantSummary zs[2] = {{.name = "a-plain", .nruns = 2, .success = {2, 0.25, 0, 0.2, 0.3}, .w_pretrain = {2, 0.125, 0, 0.1, 0.15}},
+                            {.name = "a-equitune-d4", .nruns = 1, .success = {1, 0.5, 0, 0.5, 0.5}, .w_pretrain = {1, 0.125, 0, 0.125, 0.125}}};
+    CompareSummary sums[TRANSFER_STAGES] = {{1, &pre, 0.95, "p"}, {2, zs, 0.95, "z"}, {0, NULL, 0.95, "f"}};
+    double secs[TRANSFER_STAGES] = {1, 2, 3};
+    char *md = NULL;
+    ck_assert_msg(transfer_report(t, sums, secs, 1, &md, err, sizeof err) == 0, "report: %s", err);
+    ck_assert_msg(strstr(md, "| a | none | – | – | 0.25 [0.20, 0.30] | 0.12 [0.10, 0.15] | – | – |"), "complete cells: %s", md);
+    ck_assert_msg(strstr(md, "| a | equitune | – | d4 | 0.50 [0.50, 0.50] (1 of 2 seeds) | 0.12 [0.12, 0.12] (1 of 2 seeds) | – | – |"), "partial cells: %s", md);
+    free(md);
+    free(t);
+    rm_tmp();
+}
+END_TEST
+
 /* A tiny whole experiment through the binary: a pretraining that fails
  * stops with env and seed named and nothing after it; one that solves the
  * map runs all three stages and writes a report with every row. */
@@ -275,8 +300,8 @@ START_TEST(test_run_tiny)
     ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
     make_tmp();
     char path[128], text[2048], cmd[1024], file[256];
-    const char *body = "[transfer]\nname = tiny\nseeds = 1,2\njobs = 2\ntd_steps = 200\nprior_updates = 50\nfinetune_steps = 200\n"
-                       "set = eval.eval_episodes=20\ntd_set = train.learning_starts=100\nfinetune_set = train.learning_starts=100\nfinetune_set = eval.eval_every=0\n"
+    const char *body = "[transfer]\nname = tiny\nseeds = 1\njobs = 2\ntd_steps = 200\nprior_updates = 50\nfinetune_steps = 200\n"
+                       "set = eval.eval_episodes=8\ntd_set = train.learning_starts=100\nfinetune_set = train.learning_starts=100\nfinetune_set = eval.eval_every=0\n"
                        "scratch_set = train.learning_starts=100\nscratch_set = eval.eval_every=0\n";
     snprintf(text, sizeof text, "%sout = %s/bad\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=300\nset = train.learning_starts=100\n", body, tmpdir);
     spec(path, sizeof path, text);
@@ -297,7 +322,7 @@ START_TEST(test_run_tiny)
     size_t n = fread(md, 1, sizeof md - 1, f);
     md[n] = '\0';
     fclose(f);
-    const char *rows[] = {"| lava | pretrained (identity orientation) | – | – | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | – | – |", "| lava | scratch (random init, none) | – | – | – | – | ",
+    const char *rows[] = {"| lava | pretrained (identity orientation) | – | – | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | – | – |", "The transfer protocol, 1 seeds.", "| lava | scratch (random init, none) | – | – | – | – | ",
                           "| lava | equitune | – | d4 | ", "| lava | equizero | maxq | d4 | ", "| lava | equizero | entropy | d4 | ", "| lava | lambda | td | d4 | ",
                           "| lava | lambda | prior | d4 | ", "| lava | canonical | td | d4 | ", "| lava | canonical | prior | d4 | ", "| lava | equitune | – | d4 | 0.00 [0.00, 0.00] | 0.12 [0.12, 0.12] | "};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -311,6 +336,11 @@ START_TEST(test_run_tiny)
         nl++;
     fclose(f);
     ck_assert_msg(nl == 1 + 3 + 7, "csv: header + 3 baselines + 7 method rows, got %d lines", nl);
+    /* --collect with seeds that never ran: the pretraining check names them */
+    snprintf(text, sizeof text, "[transfer]\nseeds = 1,2,3\n%sout = %s/good\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=8000\n", strstr(body, "jobs"), tmpdir);
+    spec(path, sizeof path, text);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --collect --quiet > %s/collect.log 2>&1; grep -q 'pretraining did not solve.*lava-plain/seed-2/eval.csv: cannot open' %s/collect.log", bin(), path, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "--collect with seeds 2, 3 never run: the pretraining check names them (see %s/collect.log)", tmpdir);
     snprintf(file, sizeof file, "%s/good/transfer.png", tmpdir);
     ck_assert_msg(access(file, F_OK) == 0, "transfer.png written");
     /* the prior fit never stepped an env: its metrics.csv has no episode */
@@ -322,7 +352,7 @@ START_TEST(test_run_tiny)
 }
 END_TEST
 
-int main(void)
+static Suite *transfer_suite(void)
 {
     Suite *s = suite_create("transfer");
     const struct {
@@ -335,17 +365,16 @@ int main(void)
         {"long_lines", test_long_lines},
         {"stages", test_stages},
         {"pretrain_check", test_pretrain_check},
+        {"report_partial", test_report_partial},
         {"run_tiny", test_run_tiny},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 240); /* run_tiny trains about 40 short runs; the machine may be loaded */
+        tcase_set_timeout(tc, 300); /* run_tiny trains about 20 short runs: about 50 s on a loaded 2-core machine */
         tcase_add_test(tc, cases[i].test);
         suite_add_tcase(s, tc);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+CHECK_MAIN(transfer_suite)
