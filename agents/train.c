@@ -528,7 +528,7 @@ static int write_config(const Run *r, char *err, size_t errlen)
     return atomicfile_commit(af, err, errlen);
 }
 
-static void progress(const Run *r, double t0, long step0, FILE *f)
+static void progress(const Run *r, double t0, long step0, FILE *f, ProgressStyle style)
 {
     double el = clock_seconds() - t0;
     double sps = el > 0 ? (double)(r->step - step0) / el : 0.0;
@@ -544,9 +544,9 @@ static void progress(const Run *r, double t0, long step0, FILE *f)
         success /= (double)n;
     }
     char detail[160];
-    snprintf(detail, sizeof detail, "last %ld episodes: return %.2f, success %3.0f %%  %.0f steps/s", n, ret, 100.0 * success, sps);
+    snprintf(detail, sizeof detail, "%ld episodes, last %ld: return %.2f, success %3.0f %%  %.0f steps/s", (long)r->episodes, n, ret, 100.0 * success, sps);
     Progress p = {.done = r->step, .total = total, .unit = "steps", .elapsed = el, .eta = sps > 0 ? (double)(total - r->step) / sps : -1.0, .detail = detail};
-    progress_print(f, PROGRESS_BAR, &p);
+    progress_print(f, style, &p);
 }
 
 /* Exports the networks to best.safetensors (metadata: step, eval_success)
@@ -873,9 +873,10 @@ static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err
             run_update(r, res);
         if (run_schedules(r, res, err, errlen) != 0)
             return -1;
-        if (opt->progress && (r->iter & 255) == 0 && clock_seconds() - r->last_draw > 0.2) {
+        double every = opt->progress_style == PROGRESS_BAR ? 0.2 : opt->progress_every;
+        if (opt->progress && (r->iter & 255) == 0 && clock_seconds() - r->last_draw > every) {
             r->last_draw = clock_seconds();
-            progress(r, r->t0, r->step0, stderr);
+            progress(r, r->t0, r->step0, stderr, opt->progress_style);
         }
     }
     return 0;
@@ -900,8 +901,8 @@ static int run_finish(Run *r, const TrainOptions *opt, TrainResult *res, char *e
     if (run_save(r, err, errlen) != 0)
         return -1;
     if (opt->progress) {
-        progress(r, r->t0, r->step0, stderr);
-        progress_end(stderr, PROGRESS_BAR);
+        progress(r, r->t0, r->step0, stderr, opt->progress_style);
+        progress_end(stderr, opt->progress_style);
     }
     if (opt->keep_agent) {
         opt->keep_agent[0] = r->agent;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../configs/config.h"
+#include "../core/progress.h"
 #include "agent.h"
 
 typedef struct {
@@ -25,7 +26,9 @@ typedef struct {
 typedef struct {
     const char *out_dir;            /* run directory (created if missing) */
     int resume;                     /* continue from out_dir/checkpoint.safetensors */
-    int progress;                   /* draw a progress bar on stderr */
+    int progress;                   /* report progress on stderr (0: never) */
+    ProgressStyle progress_style;   /* PROGRESS_BAR on a terminal, PROGRESS_LINE for logs */
+    double progress_every;          /* seconds between PROGRESS_LINE records (> 0) */
     volatile sig_atomic_t *stop;    /* set asynchronously (SIGINT) to stop cleanly; may be NULL */
     FILE *log;                      /* progress messages (e.g. where the base network came from); NULL for silence */
     Agent **keep_agent;             /* if non-NULL, receives the trained agent (caller frees) */

@@ -2,6 +2,7 @@
  * (train, eval, config show): --set collection and loading a config with its
  * overrides. See cmd.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -48,4 +49,18 @@ int cli_load_config(Config *cfg, const char *path, const char **sets, int nsets,
         snprintf(cfg->run.name, sizeof cfg->run.name, "%.*s", (int)len, base);
     }
     return 0;
+}
+
+int cli_take_progress_every(int argc, char **argv, int i, double *every, const char *cmd)
+{
+    if (strcmp(argv[i], "--progress-every") != 0)
+        return 0;
+    char *end = NULL;
+    double v = i + 1 < argc ? strtod(argv[i + 1], &end) : 0.0;
+    if (i + 1 >= argc || end == argv[i + 1] || *end || !(v >= 0.1 && v <= 86400.0)) {
+        fprintf(stderr, "equigrid %s: --progress-every %s: expected seconds in [0.1, 86400]\n", cmd, i + 1 < argc ? argv[i + 1] : "(missing)");
+        return -1;
+    }
+    *every = v;
+    return 2;
 }

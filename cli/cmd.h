@@ -35,6 +35,13 @@ int cli_take_set(int argc, char **argv, int i, const char **sets, int *nsets);
  * the run after the file's stem when [run] name is empty. Prints the error
  * as "equigrid CMD: ..." and returns -1, else 0. */
 int cli_load_config(Config *cfg, const char *path, const char **sets, int nsets, const char *cmd);
+/* Seconds between the plain progress lines that train, compare and transfer
+ * print when standard error is not a terminal (a scheduler's log file). */
+#define CLI_PROGRESS_EVERY 10.0
+/* If argv[i] is "--progress-every S", stores S (seconds, 0.1 .. 86400) and
+ * returns 2; 0 if argv[i] is not that option; -1 after printing an error
+ * ("equigrid CMD: ...") for a missing or bad value. */
+int cli_take_progress_every(int argc, char **argv, int i, double *every, const char *cmd);
 
 /* Options of the window commands (watch, play). */
 enum { WINDOW_MAX_SETS = 64 };

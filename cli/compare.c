@@ -14,9 +14,10 @@ enum { MAX_SETS = 64 };
 
 static void compare_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid compare SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs FILE | --collect] [--quiet]\n\n"
+    fprintf(f, "usage: equigrid compare SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs FILE | --collect] [--quiet]\n"
+               "                       [--progress-every S]\n\n"
                "Trains every variant x seed of the compare spec as its own process (`equigrid train ...\n"
-               "--out OUT/VARIANT/seed-S --quiet`, OPENBLAS_NUM_THREADS=1, output in log.txt), N at a time\n"
+               "--out OUT/VARIANT/seed-S`, OPENBLAS_NUM_THREADS=1, output and progress lines in log.txt), N at a time\n"
                "(default: [compare] jobs, or the number of cores), then writes OUT/summary.md, summary.csv,\n"
                "curves.png and curves.svg. Finished runs (OUT/VARIANT/seed-S/done) are skipped and\n"
                "interrupted ones resume from their checkpoint, so rerunning continues an experiment;\n"
@@ -26,7 +27,9 @@ static void compare_usage(FILE *f)
                "  --jobs N         runs at a time\n"
                "  --emit-jobs FILE write one shell command per run (GNU parallel, a Slurm array) and run nothing\n"
                "  --collect        only build the summary from the run directories\n"
-               "  --quiet          no progress bar\n\n"
+               "  --quiet          no progress display\n"
+               "  --progress-every S  when stderr is not a terminal (a log), one plain progress line\n"
+               "                   every S seconds instead of the bar (default 10)\n\n"
                "Spec (INI; paths relative to the working directory):\n"
                "  [compare]        name = NAME, seeds = 1,2,3,4,5, out = runs/compare-NAME,\n"
                "                   threshold = 0.95 (steps-to-threshold), jobs = 0 (= cores)\n"
@@ -55,6 +58,9 @@ int cmd_compare(int argc, char **argv)
             collect = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
+        } else if (strcmp(argv[i], "--progress-every") == 0) {
+            if (cli_take_progress_every(argc, argv, i++, &experiment_progress_every, "compare") < 0)
+                return 2;
         } else if (argv[i][0] != '-' && !spec_path) {
             spec_path = argv[i];
         } else {

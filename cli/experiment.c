@@ -1,5 +1,6 @@
 /* experiment.c - glue shared by compare and transfer (see experiment.h). */
 #include "experiment.h"
+#include "cmd.h"
 
 #include "../core/file.h"
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 volatile sig_atomic_t experiment_stop, experiment_signal;
+double experiment_progress_every = CLI_PROGRESS_EVERY;
 
 /* Counts the stop requests (the queue escalates on the second) and keeps
  * the signal for the exit status. */
@@ -82,7 +84,8 @@ int experiment_parse_jobs(const char *cmd, const char *s, int *jobs)
 int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, int jobs, int quiet, const char *cmd)
 {
     char err[2048];
-    CompareRunOptions opt = {exe, jobs, &experiment_stop, stderr, !quiet && isatty(2)};
+    CompareRunOptions opt = {.exe = exe, .jobs = jobs, .stop = &experiment_stop, .log = stderr, .progress = !quiet,
+                             .progress_style = isatty(2) ? PROGRESS_BAR : PROGRESS_LINE, .progress_every = experiment_progress_every};
     CompareRunResult res;
     if (!quiet)
         fprintf(stderr, "equigrid %s: %s: %d variants x %d seeds -> %s (%d at a time)\n", cmd, s->name, s->nvariants, s->nseeds, s->out, jobs);

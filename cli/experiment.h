@@ -13,6 +13,9 @@
 /* Raised by SIGINT or SIGTERM once experiment_install_signals ran: the
  * number of such signals (the run queue kills its children on the second). */
 extern volatile sig_atomic_t experiment_stop;
+/* Seconds between plain progress lines when stderr is not a terminal
+ * (CLI_PROGRESS_EVERY unless --progress-every changed it). */
+extern double experiment_progress_every;
 /* 0 while no stop signal came, else 128 + the last one (130 SIGINT, 143
  * SIGTERM): the exit status of an interrupted compare or transfer. */
 int experiment_stopped_status(void);

@@ -76,7 +76,8 @@ static int default_out(char *dir, size_t len, const char *name, int resume)
 
 static void train_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid train CONFIG [--set section.key=value ...] [--out DIR] [--resume] [--quiet]\n\n"
+    fprintf(f, "usage: equigrid train CONFIG [--set section.key=value ...] [--out DIR] [--resume] [--quiet]\n"
+               "                      [--progress-every S]\n\n"
                "Trains a DQN agent as CONFIG says and writes a run directory (default runs/NAME,\n"
                "NAME = [run] name or the config file's stem): config.ini, metrics.csv (one row\n"
                "per episode), eval.csv (one row per evaluation) and checkpoint.safetensors.\n"
@@ -85,7 +86,9 @@ static void train_usage(FILE *f)
                "  --set k=v   override any config key (repeatable), e.g. --set train.lr=1e-3\n"
                "  --out DIR   run directory\n"
                "  --resume    continue the run in DIR from its checkpoint\n"
-               "  --quiet     no progress bar and no summary\n\n"
+               "  --quiet     no progress display and no summary\n"
+               "  --progress-every S  when stderr is not a terminal (a log file, a scheduler), print\n"
+               "              one plain progress line every S seconds instead of the bar (default 10)\n\n"
                "Keys and their defaults:\n");
     config_print_keys(f);
 }
@@ -94,6 +97,7 @@ int cmd_train(int argc, char **argv)
 {
     const char *sets[CLI_MAX_SETS], *config = NULL, *out = NULL;
     int nsets = 0, resume = 0, quiet = 0;
+    double every = CLI_PROGRESS_EVERY;
     for (int i = 1; i < argc; i++) {
         int k = cli_take_set(argc, argv, i, sets, &nsets);
         if (k < 0) {
@@ -111,6 +115,9 @@ int cmd_train(int argc, char **argv)
             resume = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
+        } else if (strcmp(argv[i], "--progress-every") == 0) {
+            if (cli_take_progress_every(argc, argv, i++, &every, "train") < 0)
+                return 2;
         } else if (argv[i][0] != '-' && !config) {
             config = argv[i];
         } else {
@@ -144,7 +151,7 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    TrainOptions opt = {.out_dir = out, .resume = resume, .progress = !quiet && isatty(2), .stop = &stop_requested, .log = quiet ? NULL : stderr};
+    TrainOptions opt = {.out_dir = out, .resume = resume, .progress = !quiet, .progress_style = isatty(2) ? PROGRESS_BAR : PROGRESS_LINE, .progress_every = every, .stop = &stop_requested, .log = quiet ? NULL : stderr};
     TrainResult res;
     char err[1024];
     if (!quiet && strcmp(cfg.symmetry.method, "none") == 0)

@@ -222,7 +222,6 @@ int compare_run_argv(const CompareSpec *s, int variant, uint64_t seed, const cha
     PUSH(buf);
     PUSH("--out");
     PUSH(dir);
-    PUSH("--quiet");
     if (resume)
         PUSH("--resume");
 #undef PUSH

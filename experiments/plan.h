@@ -26,7 +26,7 @@ char *compare_spec_normalised(const CompareSpec *s, const char *const *sets, int
 /* OUT/VARIANT/seed-S into dir. */
 void compare_run_dir(const CompareSpec *s, int variant, uint64_t seed, char *dir, size_t dirlen);
 /* The argument vector of one run: exe train CONFIG --set (variant sets, global
- * sets, expanded) --set run.seed=S --out DIR --quiet [--resume]. Strings are
+ * sets, expanded) --set run.seed=S --out DIR [--resume]. Strings are
  * malloc'd into *argv (NULL-terminated); free with compare_argv_free. */
 int compare_run_argv(const CompareSpec *s, int variant, uint64_t seed, const char *const *sets, int nsets, const char *exe, int resume, char ***argv, char *err, size_t errlen);
 /* Frees an argument vector of compare_run_argv; NULL is a no-op. */

@@ -61,14 +61,14 @@ static void print_tail(FILE *log, const char *path, int lines)
     free(text);
 }
 
-static void draw_progress(FILE *log, const CompareRunResult *r, int running, int finished_now, double t0, int remaining)
+static void draw_progress(FILE *log, ProgressStyle style, const CompareRunResult *r, int running, int finished_now, double t0, int remaining)
 {
     double elapsed = clock_seconds() - t0;
     char detail[64];
     snprintf(detail, sizeof detail, "%d running  %d failed", running, r->failed);
     Progress p = {.done = r->skipped + r->succeeded + r->failed, .total = r->total, .unit = "runs", .elapsed = elapsed,
                   .eta = finished_now > 0 ? elapsed / finished_now * remaining : -1.0, .detail = detail};
-    progress_print(log, PROGRESS_BAR, &p);
+    progress_print(log, style, &p);
 }
 
 static void launch_child(const char *dir, char **argv)
@@ -196,7 +196,7 @@ static int queue_launch(Queue *q, char *err, size_t errlen)
 static void queue_progress(const Queue *q)
 {
     if (q->opt->progress && q->opt->log)
-        draw_progress(q->opt->log, q->res, q->running, q->finished_now, q->t0, q->npending - q->next + q->running);
+        draw_progress(q->opt->log, q->opt->progress_style, q->res, q->running, q->finished_now, q->t0, q->npending - q->next + q->running);
 }
 
 /* Records the exit of child pid: a done marker after status 0, a
@@ -235,11 +235,12 @@ static void queue_reap(Queue *q, pid_t pid, int status)
         q->finished_now++;
         if (opt->log) {
             snprintf(path, sizeof path, "%s/log.txt", dir);
-            fprintf(opt->log, "%s%s/%s/seed-%llu failed (exit status %d); last lines of %s:\n", opt->progress ? "\n" : "", q->s->out, q->s->variants[c.variant].name, (unsigned long long)c.seed, code, path);
+            fprintf(opt->log, "%s%s/%s/seed-%llu failed (exit status %d); last lines of %s:\n", opt->progress && opt->progress_style == PROGRESS_BAR ? "\n" : "", q->s->out, q->s->variants[c.variant].name, (unsigned long long)c.seed, code, path);
             print_tail(opt->log, path, 12);
         }
     }
-    queue_progress(q);
+    if (q->opt->progress_style == PROGRESS_BAR)
+        queue_progress(q);
 }
 
 int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, const CompareRunOptions *opt, CompareRunResult *res, char *err, size_t errlen)
@@ -272,7 +273,7 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
             rc = errmsg_set(err, errlen, "waitpid: %s", strerror(errno));
             break;
         }
-        if (clock_seconds() - last_draw > 1.0) {
+        if (clock_seconds() - last_draw > (opt->progress_style == PROGRESS_BAR ? 1.0 : opt->progress_every)) {
             queue_progress(&q);
             last_draw = clock_seconds();
         }
@@ -280,8 +281,8 @@ int compare_execute(const CompareSpec *s, const char *const *sets, int nsets, co
         nanosleep(&ts, NULL);
     }
     if (opt->progress && opt->log && q.kids && q.pending) {
-        draw_progress(opt->log, res, 0, q.finished_now, q.t0, 0);
-        progress_end(opt->log, PROGRESS_BAR);
+        draw_progress(opt->log, opt->progress_style, res, 0, q.finished_now, q.t0, 0);
+        progress_end(opt->log, opt->progress_style);
     }
     free(q.pending);
     free(q.kids);

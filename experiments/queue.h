@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "../core/progress.h"
 #include "spec.h"
 
 typedef struct {
@@ -15,7 +16,9 @@ typedef struct {
                                         SIGINT to the children (each checkpoints and exits), 2 or more SIGKILL (they
                                         resume from their last checkpoint, or start afresh without one) */
     FILE *log;                       /* failures and messages; NULL for silence */
-    int progress;                    /* draw a progress bar on log */
+    int progress;                    /* report progress on log (0: never) */
+    ProgressStyle progress_style;    /* PROGRESS_BAR on a terminal, PROGRESS_LINE for logs */
+    double progress_every;           /* seconds between PROGRESS_LINE records (> 0) */
 } CompareRunOptions;
 
 typedef struct {

@@ -834,6 +834,31 @@ static void wait_for(const char *path)
 /* What a user sees: --version, did-you-mean for commands, config without
  * show, the learning_starts warning, fresh run directories without --out,
  * and the interruption hint that resumes (SIGTERM 143, SIGINT 130). */
+/* Standard error that is not a terminal (a scheduler's log) gets plain
+ * progress lines at the --progress-every interval, no carriage returns;
+ * --quiet silences them; compare's runs log them into their log.txt. */
+START_TEST(progress_lines_for_logs)
+{
+    char out[16384], cmd[1024];
+    char *d = tmpdir();
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/p --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    int lines = 0;
+    for (const char *p = out; (p = strstr(p, "progress: ")) != NULL; p++)
+        lines++;
+    ck_assert_msg(lines >= 2 && !strchr(out, '\r'), "plain progress lines, no bar: %d in %s", lines, out);
+    ck_assert_msg(strstr(out, "3000/3000 steps (100 %)") && strstr(out, "episodes, last ") && strstr(out, "steps/s") && strstr(out, "ETA"),
+                  "a line has step/total, episodes, recent return and success, steps/s and ETA: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/q --quiet --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && out[0] == '\0', "--quiet prints nothing: '%s'", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/r --progress-every 0", bin(), d);
+    ck_assert_msg(sh(cmd, out, sizeof out) == 2 && strstr(out, "--progress-every 0: expected seconds"), "bad interval: %s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+    free(d);
+}
+END_TEST
+
 START_TEST(user_messages)
 {
     char out[8192], cmd[4096], abs_bin[2048], cwd[1024];
@@ -921,6 +946,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, prior_errors);
     tcase_add_test(tc, command_line);
     tcase_add_test(tc, user_messages);
+    tcase_add_test(tc, progress_lines_for_logs);
     tcase_add_test(tc, make_deps_asks_no_pkg_config);
     suite_add_tcase(s, tc);
     tc = tcase_create("bench");
