@@ -45,7 +45,8 @@ FUZZ_OBJ     := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz
 DEB_PKGS := build-essential pkg-config libopenblas-dev check libsubunit-dev \
             libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgif-dev libinih-dev \
             libcjson-dev libcairo2-dev xvfb xauth fonts-dejavu-core \
-            slurm-wlm munge parallel clang libclang-rt-14-dev python3-numpy
+            slurm-wlm munge parallel clang libclang-rt-14-dev python3-numpy \
+            python3-torch
 
 .PHONY: all test test-cluster sanitize fuzz fuzz-build bench deps clean help check-layers
 # keep test objects: they are intermediate files of a pattern chain
