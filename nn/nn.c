@@ -341,18 +341,6 @@ static inline void axpy(float *restrict y, float a, const float *restrict x, int
         y[j] += a * x[j];
 }
 
-/* y[j] += a0 x0[j] + a1 x1[j] + a2 x2[j] + a3 x3[j]: one pass over y for four rows. */
-static inline void axpy4(float *restrict y, float a0, const float *restrict x0, float a1, const float *restrict x1, float a2, const float *restrict x2, float a3,
-                         const float *restrict x3, int n)
-{
-    int j = 0;
-    for (; j + VB <= n; j += VB)
-        for (int u = 0; u < VB; u++)
-            y[j + u] += a0 * x0[j + u] + a1 * x1[j + u] + a2 * x2[j + u] + a3 * x3[j + u];
-    for (; j < n; j++)
-        y[j] += a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j];
-}
-
 /* db[j] += sum_b d[b, j] for j < m, rows ld apart */
 static void bias_backward(float *restrict db /*(m)*/, const float *restrict d /*(B,ld)*/, int B, int m, int ld)
 {

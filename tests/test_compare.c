@@ -406,7 +406,7 @@ START_TEST(test_resume_skips_finished)
             ck_assert_msg(compare_run_state(dir) == RUN_DONE, "state DONE");
         }
     /* an exe that cannot run: launching anything would fail the run */
-    CompareRunOptions opt = {"/nonexistent/equigrid", 2, NULL, NULL, 0};
+    CompareRunOptions opt = {.exe = "/nonexistent/equigrid", .jobs = 2};
     CompareRunResult res;
     ck_assert_msg(compare_execute(s, NULL, 0, &opt, &res, err, sizeof err) == 0, "execute: %s", err);
     ck_assert_msg(res.total == 4 && res.skipped == 4 && res.launched == 0 && res.failed == 0, "nothing launched: %d skipped, %d launched", res.skipped, res.launched);
