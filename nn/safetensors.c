@@ -48,12 +48,16 @@ struct StFile {
 static const char *const dtype_names[] = { "F32", "U8", "U32", "I64" };
 static const size_t dtype_sizes[] = { 4, 1, 4, 8 };
 
-static int little_endian(void)
+/* 0 on a little-endian host; else -1 with a message naming path: the data
+ * is little-endian and this reader/writer does not swap bytes. */
+static int check_host_order(const char *path, char *err, size_t errlen)
 {
     const uint16_t one = 1;
     uint8_t b;
     memcpy(&b, &one, 1);
-    return b == 1;
+    if (b == 1)
+        return 0;
+    return errmsg_set(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
 }
 
 /* Largest byte count handled: what size_t and a JSON number both hold. */
@@ -275,10 +279,8 @@ static int write_tensor(FILE *fp, const StTensor *t, size_t bytes)
 /* Writes tensors and metadata to path through path.tmp and a rename. */
 int st_write(const char *path, const StTensor *t, int n, const char *const *meta_keys, const char *const *meta_vals, int nmeta, char *err, size_t errlen)
 {
-    if (!little_endian()) {
-        errmsg_set(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
+    if (check_host_order(path, err, errlen) != 0)
         return -1;
-    }
     size_t *bytes = malloc(sizeof *bytes * (size_t)(n > 0 ? n : 1));
     if (!bytes) {
         errmsg_set(err, errlen, "%s: out of memory", path);
@@ -655,10 +657,8 @@ static int parse_header(StFile *f, const uint8_t *json, size_t hlen, int64_t **r
 /* Reads and validates a whole file. */
 StFile *st_open(const char *path, char *err, size_t errlen)
 {
-    if (!little_endian()) {
-        errmsg_set(err, errlen, "%s: this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented", path);
+    if (check_host_order(path, err, errlen) != 0)
         return NULL;
-    }
     StFile *f = calloc(1, sizeof *f);
     size_t plen = strlen(path);
     if (!f || !(f->path = malloc(plen + 1))) {
