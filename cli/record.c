@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "../core/file.h"
 #include "../core/clock.h"
 #include "episode.h"
 #include "../render/render.h"
@@ -146,8 +147,8 @@ static int output_open(Output *o, const RecordArgs *ra, const Episode *ep, int W
     o->png_dir = ra->png_dir;
     o->max_frames = ra->max_frames;
     o->delay = render_gif_delay(ep->cfg.render.fps);
-    if (ra->png_dir && mkdir(ra->png_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "equigrid record: cannot create directory %s: %s\n", ra->png_dir, strerror(errno));
+    if (ra->png_dir && file_mkdir_p(ra->png_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid record: %s\n", err);
         return -1;
     }
     o->r = render_create(NULL, err, sizeof err);

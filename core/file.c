@@ -1,8 +1,11 @@
-/* file.c - opening files for reading without blocking on FIFOs (file.h). */
+/* file.c - opening files for reading without blocking on FIFOs, and
+ * mkdir -p (file.h). */
 #include "file.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,4 +49,43 @@ FILE *file_open_read(const char *path, char *err, size_t errlen)
         close(fd);
     }
     return f;
+}
+
+/* mkdir that accepts an existing directory. */
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) == 0)
+        return 0;
+    if (errno != EEXIST || stat(dir, &st) != 0) {
+        errmsg_set(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        errmsg_set(err, errlen, "%s: is %s, not a directory", dir, file_kind(st.st_mode));
+        return -1;
+    }
+    return 0;
+}
+
+int file_mkdir_p(const char *path, char *err, size_t errlen)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 1);
+    if (!tmp) {
+        errmsg_set(err, errlen, "%s: cannot create: out of memory", path);
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    int rc = 0;
+    for (char *p = tmp + 1; *p && rc == 0; p++)
+        if (*p == '/' && p[-1] != '/') {
+            *p = '\0';
+            rc = make_dir(tmp, err, errlen);
+            *p = '/';
+        }
+    if (rc == 0)
+        rc = make_dir(tmp, err, errlen);
+    free(tmp);
+    return rc;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/file.h"
 #include "../core/atomicfile.h"
 #include "../core/clock.h"
 #include "../core/errmsg.h"
@@ -161,7 +162,7 @@ static int queue_launch(Queue *q, char *err, size_t errlen)
     int i = q->pending[q->next++], v = i / s->nseeds;
     uint64_t seed = s->seeds[i % s->nseeds];
     compare_run_dir(s, v, seed, dir, sizeof dir);
-    if (compare_mkdir_p(dir, err, errlen) != 0)
+    if (file_mkdir_p(dir, err, errlen) != 0)
         return -1;
     RunState st = compare_run_state(dir);
     if (st == RUN_STALE) {

@@ -13,6 +13,7 @@
 #include "../core/atomicfile.h"
 #include "../core/buf.h"
 #include "../core/errmsg.h"
+#include "../core/file.h"
 #include "plan.h"
 
 /* Copies the run-defining lines of a normalised spec into a new string. */
@@ -35,26 +36,6 @@ static char *defining_lines(const char *text)
     }
     *o = '\0';
     return out;
-}
-
-int compare_mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[CMP_PATH * 2];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-                errmsg_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-                return -1;
-            }
-            *p = '/';
-        }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-        errmsg_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 char *compare_read_text(const char *path)
@@ -111,7 +92,7 @@ int compare_out_prepare(const CompareSpec *s, const char *const *sets, int nsets
         free(b);
     }
     if (rc == 0 && write) {
-        if (compare_mkdir_p(s->out, err, errlen) != 0 || atomicfile_write(path, norm, strlen(norm), err, errlen) != 0)
+        if (file_mkdir_p(s->out, err, errlen) != 0 || atomicfile_write(path, norm, strlen(norm), err, errlen) != 0)
             rc = -1;
     }
     free(old);

@@ -17,8 +17,6 @@ typedef enum { RUN_FRESH, RUN_RESUME, RUN_DONE, RUN_STALE } RunState;
  * a checkpoint (killed before its first checkpoint) -> STALE; else FRESH. */
 RunState compare_run_state(const char *dir);
 
-/* mkdir -p path. Returns 0, or -1 with "DIR: cannot create: reason". */
-int compare_mkdir_p(const char *path, char *err, size_t errlen);
 /* The whole file as a malloc'd string ("" when empty); NULL when it cannot
  * be opened or read, or out of memory. */
 char *compare_read_text(const char *path);

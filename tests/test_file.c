@@ -1,6 +1,8 @@
 /* test_file.c - Check suite for core/file: regular files open for reading;
  * a FIFO, a directory and a device are refused at once (never blocking),
- * with a message naming the path and what it is. */
+ * with a message naming the path and what it is; file_mkdir_p makes
+ * missing parents, accepts an existing directory and names a file in the
+ * way. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +29,11 @@ static void teardown(void)
     remove(p);
     snprintf(p, sizeof p, "%s/fifo", dir);
     remove(p);
+    const char *made[] = {"a/b/c", "a/b/file", "a/b", "a"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, made[i]);
+        remove(p);
+    }
     rmdir(dir);
 }
 
@@ -67,6 +74,26 @@ START_TEST(test_not_regular)
 }
 END_TEST
 
+START_TEST(test_mkdir_p)
+{
+    char p[128], err[256] = "", want[256];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/a//b/c/", dir);
+    ck_assert_msg(file_mkdir_p(p, err, sizeof err) == 0, "mkdir -p %s: %s", p, err);
+    snprintf(p, sizeof p, "%s/a/b/c", dir);
+    ck_assert_msg(stat(p, &st) == 0 && S_ISDIR(st.st_mode), "%s is a directory", p);
+    ck_assert_msg(file_mkdir_p(p, err, sizeof err) == 0, "an existing directory is fine: %s", err);
+    snprintf(p, sizeof p, "%s/a/b/file", dir);
+    FILE *w = fopen(p, "wb");
+    ck_assert_msg(w && fclose(w) == 0, "cannot write %s", p);
+    snprintf(want, sizeof want, "%s: is a regular file, not a directory", p);
+    ck_assert_msg(file_mkdir_p(p, err, sizeof err) == -1 && strcmp(err, want) == 0, "a file in the way: %s", err);
+    char q[160];
+    snprintf(q, sizeof q, "%s/d", p);
+    ck_assert_msg(file_mkdir_p(q, err, sizeof err) == -1 && strcmp(err, want) == 0, "a parent that is a file is named: %s", err);
+}
+END_TEST
+
 START_TEST(test_kind)
 {
     struct stat st;
@@ -85,6 +112,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, test_missing);
     tcase_add_test(tc, test_not_regular);
     tcase_add_test(tc, test_kind);
+    tcase_add_test(tc, test_mkdir_p);
     suite_add_tcase(s, tc);
     return s;
 }
