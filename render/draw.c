@@ -37,6 +37,7 @@ struct Render {
     int big_px, small_px;     /* their sizes */
     char warning[600];
     int warned;
+    int cut;                  /* texts the last frame cut or left out */
 };
 
 /* The surface as uint32 pixels plus every colour mapped to its format. */
@@ -124,6 +125,8 @@ const char *render_warning(Render *r)
 }
 
 int render_has_text(const Render *r) { return r && r->font_path[0]; }
+
+int render_text_cut(const Render *r) { return r ? r->cut : 0; }
 
 /* Font of px pixels in slot (*font, *cur), reopened when the size changes.
  * On failure the font is dropped for good and a warning is recorded. */
@@ -475,21 +478,35 @@ static int text_width(TTF_Font *font, const char *text)
     return w;
 }
 
-/* The status line; compact 1 drops the words for narrow surfaces, 2 keeps
- * only episode, step and return. */
+/* The status line at a level of compactness: 0 in words, 1 abbreviated, 2
+ * the numbers and the note, 3 the numbers only (STATUS_LEVELS in all). */
+enum { STATUS_LEVELS = 4 };
 static void status_text(char *buf, size_t len, const RenderFrame *f, int compact)
 {
     char steps[32] = "";
     if (f->max_steps > 0)
         snprintf(steps, sizeof steps, "/%d", f->max_steps);
-    if (compact >= 2) { /* the narrowest: the numbers only, no note */
-        snprintf(buf, len, "ep %ld t %d R %.2f", f->episode, f->step, (double)f->ret);
-        return;
-    }
-    int k = snprintf(buf, len, compact ? "ep %ld  t %d%s  R %.2f  goals %ld/%ld" : "episode %ld | step %d%s | return %.2f | successes %ld/%ld",
+    int k;
+    if (compact >= 2)
+        k = snprintf(buf, len, "ep %ld t %d R %.2f", f->episode, f->step, (double)f->ret);
+    else
+        k = snprintf(buf, len, compact ? "ep %ld  t %d%s  R %.2f  goals %ld/%ld" : "episode %ld | step %d%s | return %.2f | successes %ld/%ld",
                      f->episode, f->step, steps, (double)f->ret, f->successes, f->finished);
-    if (k > 0 && (size_t)k < len && f->note && f->note[0])
-        snprintf(buf + k, len - (size_t)k, compact ? "  %s" : " | %s", f->note);
+    if (compact < 3 && k > 0 && (size_t)k < len && f->note && f->note[0])
+        snprintf(buf + k, len - (size_t)k, compact == 0 ? " | %s" : "  %s", f->note);
+}
+
+/* View i's weight (canonical: its score) at a precision level, 0 the most
+ * precise; returns 0 when there is no shorter form. */
+static int weight_text(char *buf, size_t len, const RenderQ *q, int i, int level)
+{
+    static const char *const weight_fmt[] = {"%.2f", "%.1f"};
+    static const char *const score_fmt[] = {"s%+.2f", "%+.2f", "%+.1f", "%+.0f"};
+    int nlev = q->has_score ? 4 : 2;
+    if (level >= nlev)
+        return 0;
+    snprintf(buf, len, q->has_score ? score_fmt[level] : weight_fmt[level], (double)(q->has_score ? q->score[i] : q->weight[i]));
+    return 1;
 }
 
 static int lock(SDL_Surface *s) { return SDL_MUSTLOCK(s) ? SDL_LockSurface(s) : 0; }
@@ -511,6 +528,127 @@ static void canvas_init(Canvas *cv, SDL_Surface *dst)
     for (int i = 0; i < RENDER_GRADIENT; i++)
         cv->grad[i] = SDL_MapRGB(dst->format, (Uint8)(render_gradient[i] >> 16), (Uint8)(render_gradient[i] >> 8),
                                  (Uint8)render_gradient[i]);
+}
+
+/* The status line, in the most words that fit. */
+static int draw_status(Render *r, SDL_Surface *dst, TTF_Font *big, const RenderLayout *lay, const RenderFrame *f)
+{
+    if (!big)
+        return 0;
+    char line[512];
+    int room = dst->w - 12;
+    for (int compact = 0; compact < STATUS_LEVELS; compact++) {
+        status_text(line, sizeof line, f, compact);
+        if (text_width(big, line) <= room)
+            break;
+    }
+    r->cut += text_width(big, line) > room;
+    int th = TTF_FontHeight(big);
+    return blit_text(dst, big, line, 6, lay->status_y + (lay->status_h - th) / 2, render_colors[RC_TEXT], room);
+}
+
+/* Draws text in column [col, col + w) at y, from x0 if it fits there, else
+ * from the column's left edge; counts it as cut when it does not fit. */
+static int column_text(Render *r, SDL_Surface *dst, TTF_Font *font, const char *text, int x0, int col, int w, int y, uint32_t c)
+{
+    int tw = text_width(font, text);
+    if (tw > w) {
+        r->cut++;
+        return 0;
+    }
+    return blit_text(dst, font, text, x0 + tw <= col + w ? x0 : col, y, c, w);
+}
+
+/* Places n texts of widths wd[i] on one line, each as near its centre ce[i]
+ * as the others allow, in order, gap pixels apart, within [lo, hi): their
+ * left edges into x. Returns 0, or -1 when they do not fit side by side. */
+static int pack_line(int n, const int *ce, const int *wd, int lo, int hi, int gap, int *x)
+{
+    long total = 0;
+    for (int i = 0; i < n; i++)
+        total += wd[i] + (i ? gap : 0);
+    if (total > hi - lo)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        x[i] = ce[i] - wd[i] / 2;
+        int min = i ? x[i - 1] + wd[i - 1] + gap : lo;
+        x[i] = x[i] < min ? min : x[i];
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        int max = i + 1 < n ? x[i + 1] - gap - wd[i] : hi - wd[i];
+        x[i] = x[i] > max ? max : x[i];
+    }
+    return 0;
+}
+
+/* The views' names above the strip: each in its own column when all fit
+ * there, else packed side by side near their views; counted as cut when
+ * even that leaves no room. */
+static int draw_view_names(Render *r, SDL_Surface *dst, TTF_Font *small, const RenderLayout *lay, const RenderQ *q)
+{
+    int wd[D4_ORDER], ce[D4_ORDER], x[D4_ORDER], fit = 1, rc = 0;
+    for (int i = 0; i < lay->nthumbs; i++) {
+        wd[i] = text_width(small, d4_name(q->elem[i] & 7));
+        fit &= wd[i] <= lay->label_w;
+    }
+    int y = lay->thumb_y - lay->label_h - PAD;
+    for (int i = 0; fit && i < lay->nthumbs; i++)
+        rc |= column_text(r, dst, small, d4_name(q->elem[i] & 7), lay->thumb_x[i], lay->label_x[i], lay->label_w, y, i == q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM]);
+    if (fit)
+        return rc;
+    for (int i = 0; i < lay->nthumbs; i++)
+        ce[i] = lay->label_x[i] + lay->label_w / 2;
+    if (pack_line(lay->nthumbs, ce, wd, 2, dst->w - 2, 3, x) != 0) {
+        r->cut += lay->nthumbs;
+        return 0;
+    }
+    for (int i = 0; i < lay->nthumbs; i++)
+        rc |= blit_text(dst, small, d4_name(q->elem[i] & 7), x[i], y, i == q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM], wd[i]);
+    return rc;
+}
+
+/* Each view's name above it and its weight (canonical: its score) under its
+ * bar, in the view's own column, the weight with as many digits as fit. */
+static int draw_view_labels(Render *r, SDL_Surface *dst, const RenderLayout *lay, const RenderFrame *f)
+{
+    TTF_Font *small = font_get(r, &r->small, &r->small_px, clampi(lay->label_h - 2, 8, 12));
+    if (!small)
+        return 0;
+    int rc = draw_view_names(r, dst, small, lay, f->q);
+    for (int i = 0; i < lay->nthumbs; i++) {
+        char weight[16];
+        for (int level = 0; weight_text(weight, sizeof weight, f->q, i, level); level++)
+            if (text_width(small, weight) <= lay->label_w)
+                break;
+        uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];
+        rc |= column_text(r, dst, small, weight, lay->thumb_x[i], lay->label_x[i], lay->label_w, lay->weight_y, c);
+    }
+    return rc;
+}
+
+/* The help box, centred over the board (lines wider than the surface are cut). */
+static int draw_help(Render *r, SDL_Surface *dst, TTF_Font *big, const RenderLayout *lay, const RenderFrame *f)
+{
+    int th = TTF_FontLineSkip(big), bw = 0, rc = 0;
+    for (int i = 0; i < f->nhelp; i++) {
+        int w = text_width(big, f->help[i]);
+        bw = w > bw ? w : bw;
+    }
+    bw += 4 * PAD;
+    int bh = th * f->nhelp + 4 * PAD;
+    int bx = (dst->w - bw) / 2 > 0 ? (dst->w - bw) / 2 : 0, by = (lay->status_y - bh) / 2 > 0 ? (lay->status_y - bh) / 2 : 0;
+    if (lock(dst) == 0) {
+        Canvas cv;
+        canvas_init(&cv, dst);
+        fill_rect(&cv, bx, by, bw, bh, cv.col[RC_HELP_BG]);
+        frame_rect(&cv, bx, by, bw, bh, 2, cv.col[RC_CHOSEN]);
+        unlock(dst);
+    }
+    for (int i = 0; i < f->nhelp; i++) {
+        r->cut += bx + 2 * PAD + text_width(big, f->help[i]) > dst->w;
+        rc |= blit_text(dst, big, f->help[i], bx + 2 * PAD, by + 2 * PAD + i * th, render_colors[RC_TEXT], bw);
+    }
+    return rc;
 }
 
 int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, size_t errlen)
@@ -541,54 +679,13 @@ int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, s
         draw_views(&cv, &lay, f, tmp);
     unlock(dst);
 
-    int rc = 0;
+    r->cut = 0;
     TTF_Font *big = font_get(r, &r->big, &r->big_px, clampi(lay.status_h * 2 / 3, 9, 20));
-    if (big) {
-        char line[512];
-        for (int compact = 0; compact < 3; compact++) {
-            status_text(line, sizeof line, f, compact);
-            if (text_width(big, line) <= cv.w - 12)
-                break;
-        }
-        int th = TTF_FontHeight(big);
-        rc |= blit_text(dst, big, line, 6, lay.status_y + (lay.status_h - th) / 2, render_colors[RC_TEXT], cv.w - 12);
-    }
-    if (lay.nthumbs > 0) {
-        TTF_Font *small = font_get(r, &r->small, &r->small_px, clampi(lay.label_h - 2, 8, 12));
-        for (int i = 0; small && i < lay.nthumbs; i++) {
-            /* the name above the view, its weight (canonical: its score)
-             * under the bar, each in the view's own column (drawn only where
-             * it fits whole) */
-            char name[16], weight[16];
-            snprintf(name, sizeof name, "%s", d4_name(f->q->elem[i] & 7));
-            snprintf(weight, sizeof weight, f->q->has_score ? "s%+.2f" : "%.2f", (double)(f->q->has_score ? f->q->score[i] : f->q->weight[i]));
-            uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];
-            int nx = lay.thumb_x[i] + text_width(small, name) <= lay.label_x[i] + lay.label_w ? lay.thumb_x[i] : lay.label_x[i];
-            int wx = lay.thumb_x[i] + text_width(small, weight) <= lay.label_x[i] + lay.label_w ? lay.thumb_x[i] : lay.label_x[i];
-            if (text_width(small, name) <= lay.label_w)
-                rc |= blit_text(dst, small, name, nx, lay.thumb_y - lay.label_h - PAD, c, lay.label_w);
-            if (text_width(small, weight) <= lay.label_w)
-                rc |= blit_text(dst, small, weight, wx, lay.weight_y, c, lay.label_w);
-        }
-    }
-    if (f->help && f->nhelp > 0 && big) {
-        int th = TTF_FontLineSkip(big), bw = 0;
-        for (int i = 0; i < f->nhelp; i++) {
-            int w = text_width(big, f->help[i]);
-            bw = w > bw ? w : bw;
-        }
-        bw += 4 * PAD;
-        int bh = th * f->nhelp + 4 * PAD;
-        int bx = (cv.w - bw) / 2 > 0 ? (cv.w - bw) / 2 : 0, by = (lay.status_y - bh) / 2 > 0 ? (lay.status_y - bh) / 2 : 0;
-        if (lock(dst) == 0) {
-            canvas_init(&cv, dst);
-            fill_rect(&cv, bx, by, bw, bh, cv.col[RC_HELP_BG]);
-            frame_rect(&cv, bx, by, bw, bh, 2, cv.col[RC_CHOSEN]);
-            unlock(dst);
-        }
-        for (int i = 0; i < f->nhelp; i++)
-            rc |= blit_text(dst, big, f->help[i], bx + 2 * PAD, by + 2 * PAD + i * th, render_colors[RC_TEXT], bw);
-    }
+    int rc = draw_status(r, dst, big, &lay, f);
+    if (lay.nthumbs > 0)
+        rc |= draw_view_labels(r, dst, &lay, f);
+    if (f->help && f->nhelp > 0 && big)
+        rc |= draw_help(r, dst, big, &lay, f);
     if (rc != 0) {
         snprintf(err, errlen, "render: drawing text failed: %s", SDL_GetError());
         return -1;

@@ -104,9 +104,14 @@ int render_has_text(const Render *r);
 /* Creates a w x h ARGB8888 surface to draw frames on; NULL on failure
  * (message in SDL_GetError). Free with SDL_FreeSurface. */
 SDL_Surface *render_surface_create(int w, int h);
-/* Draws frame f over the whole of dst (any 32-bit-per-pixel format).
- * Returns 0, or -1 with a message (dst not 32-bit, bad frame). */
+/* Draws frame f over the whole of dst (any 32-bit-per-pixel format). Each
+ * text adapts to its room: the status line drops words, then the note; a
+ * view's weight or score drops digits. Returns 0, or -1 with a message (dst
+ * not 32-bit, bad frame). */
 int render_frame(Render *r, SDL_Surface *dst, const RenderFrame *f, char *err, size_t errlen);
+/* How many texts the last render_frame had to cut or leave out because even
+ * their shortest form did not fit (0: every text was drawn whole). */
+int render_text_cut(const Render *r);
 
 /* Animated GIF writer: a fixed 256-colour palette holding every drawing
  * colour exactly, nearest-colour mapping for everything else (antialiased

@@ -430,6 +430,71 @@ START_TEST(test_view_labels)
 }
 END_TEST
 
+/* Every text fits whole, or in a shorter form, at the default size and in a
+ * 200x200 window: the status line with long numbers and a note, and each
+ * view's weight (lambda, equizero's one-hot) or score (canonical). */
+START_TEST(test_text_fits)
+{
+    uint8_t layout[N * N];
+    int agent;
+    make_layout(layout, &agent);
+    RenderFrame f = make_frame(layout, agent);
+    f.episode = 123456;
+    f.step = 396;
+    f.max_steps = 400;
+    f.ret = -3.96f;
+    f.successes = 99999;
+    f.finished = 123455;
+    f.note = "paused";
+    Render *r = new_render();
+    if (!render_has_text(r)) {
+        printf("test_text_fits: skipped, no font\n");
+        render_free(r);
+        return;
+    }
+    RenderQ q;
+    memset(&q, 0, sizeof q);
+    q.A = 4;
+    q.nviews = 8;
+    for (int i = 0; i < 8; i++)
+        q.elem[i] = i;
+    f.q = &q;
+    f.show_views = 1;
+    f.show_q = 1;
+    int sizes[3][2] = {{0, 0}, {200, 200}, {400, 200}};
+    render_default_size(9, 48, 8, &sizes[0][0], &sizes[0][1]);
+    const char *kinds[] = {"lambda", "equizero", "canonical"};
+    for (int kind = 0; kind < 3; kind++) {
+        q.has_score = kind == 2;
+        q.chosen = kind == 0 ? -1 : 3;
+        for (int i = 0; i < 8; i++) {
+            q.weight[i] = kind == 0 ? (float)(i + 1) / 36.0f : i == 3 ? 1.0f : 0.0f;
+            q.score[i] = (i % 2 ? 1.0f : -1.0f) * (0.5f + 3.1f * (float)i);
+        }
+        for (int k = 0; k < 3; k++) {
+            SDL_Surface *s = render_surface_create(sizes[k][0], sizes[k][1]);
+            draw(r, s, &f);
+            ck_assert_msg(render_text_cut(r) == 0, "%s at %dx%d: %d texts cut or left out", kinds[kind], sizes[k][0], sizes[k][1], render_text_cut(r));
+            RenderLayout lay;
+            render_layout(&lay, s->w, s->h, &f);
+            for (int i = 0; i < 8; i++) {
+                long ink = count_not_background(s, lay.label_x[i], lay.weight_y, lay.label_x[i] + lay.label_w - 1, lay.weight_y + lay.label_h - 1);
+                ck_assert_msg(ink > 0, "%s at %dx%d: view %d's number is not printed", kinds[kind], sizes[k][0], sizes[k][1], i);
+            }
+            SDL_FreeSurface(s);
+        }
+    }
+    /* a surface too narrow for even the shortest status line says so */
+    f.q = NULL;
+    f.show_views = f.show_q = 0;
+    SDL_Surface *s = render_surface_create(60, 60);
+    draw(r, s, &f);
+    ck_assert_msg(render_text_cut(r) == 1, "60x60: the status line cannot fit and is counted as cut (%d)", render_text_cut(r));
+    SDL_FreeSurface(s);
+    render_free(r);
+}
+END_TEST
+
 START_TEST(test_text_and_font)
 {
     uint8_t layout[N * N];
@@ -970,6 +1035,7 @@ static Suite *render_suite(void)
     tcase_add_test(draw_tc, test_view_strip);
     tcase_add_test(draw_tc, test_text_and_font);
     tcase_add_test(draw_tc, test_view_labels);
+    tcase_add_test(draw_tc, test_text_fits);
     suite_add_tcase(s, draw_tc);
     TCase *out_tc = tcase_create("output");
     tcase_add_test(out_tc, test_gif_roundtrip);
