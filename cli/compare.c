@@ -1,11 +1,9 @@
 /* compare.c - `equigrid compare`: argument parsing and wiring of
  * experiments/ (variants x seeds as child processes, summary and plots;
  * --emit-jobs for schedulers, --collect to summarise). */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "experiment.h"
@@ -92,19 +90,9 @@ int cmd_compare(int argc, char **argv)
         goto done;
     }
     if (emit) {
-        char cwd[PATH_MAX];
-        FILE *f = fopen(emit, "w");
-        if (!getcwd(cwd, sizeof cwd) || !f) {
-            fprintf(stderr, "equigrid compare: %s: cannot write: %s\n", emit, strerror(errno));
-            if (f)
-                fclose(f);
+        int n = experiment_emit_jobs(s, sets, nsets, exe, emit, "compare");
+        if (n < 0)
             goto done;
-        }
-        int n = compare_emit_jobs(s, sets, nsets, exe, cwd, f, err, sizeof err);
-        if (fclose(f) != 0 || n < 0) {
-            fprintf(stderr, "equigrid compare: %s: %s\n", emit, n < 0 ? err : strerror(errno));
-            goto done;
-        }
         if (!quiet)
             printf("%d jobs written to %s (one shell command per line); when they have run: equigrid compare %s --collect\n", n, emit, spec_path);
         rc = 0;

@@ -2,8 +2,11 @@
 #include "experiment.h"
 #include "cmd.h"
 
+#include "../core/atomicfile.h"
 #include "../core/file.h"
+#include "../experiments/jobs.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -101,6 +104,31 @@ int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets
         return experiment_stop ? experiment_stopped_status() : 130;
     }
     return res.failed ? 1 : 0;
+}
+
+int experiment_emit_jobs(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, const char *path, const char *cmd)
+{
+    char cwd[PATH_MAX], err[2048];
+    if (!getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "equigrid %s: cannot tell the working directory: %s\n", cmd, strerror(errno));
+        return -1;
+    }
+    AtomicFile *af = atomicfile_open(path, err, sizeof err);
+    if (!af) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return -1;
+    }
+    int n = compare_emit_jobs(s, sets, nsets, exe, cwd, atomicfile_stream(af), err, sizeof err);
+    if (n < 0) {
+        atomicfile_abort(af);
+        fprintf(stderr, "equigrid %s: %s: %s\n", cmd, path, err);
+        return -1;
+    }
+    if (atomicfile_commit(af, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid %s: %s\n", cmd, err);
+        return -1;
+    }
+    return n;
 }
 
 int experiment_summarize(const CompareSpec *s, const char *cmd, int quiet)

@@ -34,6 +34,10 @@ void experiment_install_signals(void);
 /* Runs one spec locally; prints progress (unless quiet) and failures;
  * returns 0, 1 (failures) or 130 (interrupted). */
 int experiment_run_spec(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, int jobs, int quiet, const char *cmd);
+/* Writes s as a job list (experiments/jobs.h) to path, atomically, with
+ * the working directory as the jobs' cwd; returns the number of jobs, or -1
+ * after printing "equigrid CMD: PATH: what was wrong". */
+int experiment_emit_jobs(const CompareSpec *s, const char *const *sets, int nsets, const char *exe, const char *path, const char *cmd);
 /* Summarises s's finished runs and writes the summary files; 0 or 1. */
 int experiment_summarize(const CompareSpec *s, const char *cmd, int quiet);
 

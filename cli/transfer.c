@@ -8,13 +8,14 @@
 
 #include "cmd.h"
 #include "experiment.h"
+#include "../core/file.h"
 #include "../core/clock.h"
 #include "../experiments/transfer.h"
 #include "../render/plot.h"
 
 static void transfer_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--collect] [--quiet]\n\n"
+    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet]\n\n"
                "Runs the transfer protocol (see the README) as three compare stages under [transfer] out:\n"
                "pretrain/ (plain DQN, orientation identity; the experiment stops there, naming env and seed,\n"
                "unless every run reaches greedy success pretrain_success), zeroshot/ (the pretrained network\n"
@@ -24,6 +25,12 @@ static void transfer_usage(FILE *f)
                "orientation's view), mean and 95 %% bootstrap interval over seeds. Resumable like compare;\n"
                "--collect only rebuilds the report. --set overrides a key in every run of every stage, after\n"
                "the spec's own sets, as compare's --set does.\n\n"
+               "For a cluster, --emit-jobs DIR runs nothing and writes one job list per stage, DIR/pretrain.txt,\n"
+               "DIR/zeroshot.txt and DIR/finetune.txt (one shell command per run, as compare --emit-jobs);\n"
+               "zeroshot and finetune start from pretrain's checkpoints, so they run once --check-pretrain\n"
+               "(exit 0 when every pretraining run reached pretrain_success, else 1 naming env and seed)\n"
+               "has passed, and --collect writes the report when all have ended. The README chains the\n"
+               "stages with sbatch --dependency=afterok.\n\n"
                "Method rows: equitune; equizero per proxy; lambda and canonical per fit, td (Q frozen, the\n"
                "TD loss for td_steps env steps) or prior (Q frozen, prior_updates updates of the\n"
                "canonicalization prior on the pretrained checkpoint's replay, no env step); each per group.\n\n"
@@ -40,7 +47,8 @@ static void transfer_usage(FILE *f)
 
 typedef struct {
     const char *spec;
-    int jobs, quiet, collect;
+    const char *emit; /* --emit-jobs DIR */
+    int jobs, quiet, collect, check;
     const char *sets[CLI_MAX_SETS]; /* --set section.key=value, for every run */
     int nsets;
 } TransferArgs;
@@ -67,6 +75,10 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
             a->quiet = 1;
         } else if (strcmp(argv[i], "--collect") == 0) {
             a->collect = 1;
+        } else if (strcmp(argv[i], "--check-pretrain") == 0) {
+            a->check = 1;
+        } else if (strcmp(argv[i], "--emit-jobs") == 0 && i + 1 < argc) {
+            a->emit = argv[++i];
         } else if (argv[i][0] != '-' && !a->spec) {
             a->spec = argv[i];
         } else {
@@ -74,20 +86,21 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
             return 2;
         }
     }
-    if (!a->spec) {
-        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--collect] [--quiet]\n");
+    if (!a->spec || (a->emit != NULL) + a->check + a->collect > 1) {
+        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet]\n");
         return 2;
     }
     return 0;
 }
 
-/* Plans and checks every stage and prepares its directory. */
+/* Plans and checks every stage and prepares its directory (only compares
+ * its spec.ini when collecting or checking). */
 static int stages_prepare(const TransferSpec *t, const TransferArgs *a, CompareSpec *st[TRANSFER_STAGES])
 {
     char err[2048];
     for (int k = 0; k < TRANSFER_STAGES; k++) {
         st[k] = transfer_stage(t, (TransferStage)k, err, sizeof err);
-        if (!st[k] || compare_spec_check(st[k], a->sets, a->nsets, err, sizeof err) != 0 || compare_out_prepare(st[k], a->sets, a->nsets, !a->collect, err, sizeof err) != 0) {
+        if (!st[k] || compare_spec_check(st[k], a->sets, a->nsets, err, sizeof err) != 0 || compare_out_prepare(st[k], a->sets, a->nsets, !a->collect && !a->check, err, sizeof err) != 0) {
             fprintf(stderr, "equigrid transfer: %s\n", err);
             return -1;
         }
@@ -137,6 +150,41 @@ static int stages_run(const TransferSpec *t, CompareSpec *st[TRANSFER_STAGES], c
     return 0;
 }
 
+/* --emit-jobs: one job list per stage in a->emit. */
+static int emit_stages(CompareSpec *st[TRANSFER_STAGES], const TransferArgs *a, const char *exe)
+{
+    char err[1024], path[PATH_MAX];
+    int n[TRANSFER_STAGES];
+    if (file_mkdir_p(a->emit, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid transfer: %s\n", err);
+        return 1;
+    }
+    for (int k = 0; k < TRANSFER_STAGES; k++) {
+        snprintf(path, sizeof path, "%s/%s.txt", a->emit, transfer_stage_name((TransferStage)k));
+        if ((n[k] = experiment_emit_jobs(st[k], a->sets, a->nsets, exe, path, "transfer")) < 0)
+            return 1;
+    }
+    if (!a->quiet)
+        printf("job lists written to %s: pretrain.txt (%d lines), zeroshot.txt (%d), finetune.txt (%d), one shell command per line.\n"
+               "Run pretrain.txt, then equigrid transfer %s --check-pretrain%s; once it passes, zeroshot.txt and finetune.txt\n"
+               "(in any order); when they have ended, equigrid transfer %s --collect%s.\n",
+               a->emit, n[0], n[1], n[2], a->spec, a->nsets ? " (with the same --set)" : "", a->spec, a->nsets ? " (with the same --set)" : "");
+    return 0;
+}
+
+/* --check-pretrain: 0 when every pretraining run solved its env. */
+static int check_stage(const TransferSpec *t, const CompareSpec *pretrain, const TransferArgs *a)
+{
+    char err[2048];
+    if (transfer_check_pretrain(t, pretrain, err, sizeof err) != 0) {
+        fprintf(stderr, "equigrid transfer: %s\n", err);
+        return 1;
+    }
+    if (!a->quiet)
+        printf("pretraining solved every env on every seed: %d runs reached greedy success %.2f\n", pretrain->nvariants * pretrain->nseeds, t->pretrain_success);
+    return 0;
+}
+
 /* Writes the report and prints it. */
 static int report(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const double secs[TRANSFER_STAGES], int jobs)
 {
@@ -171,13 +219,21 @@ int cmd_transfer(int argc, char **argv)
     CompareSpec *st[TRANSFER_STAGES] = {NULL};
     CompareSummary sums[TRANSFER_STAGES];
     memset(sums, 0, sizeof sums);
-    double secs[TRANSFER_STAGES] = {0};
+    double secs[TRANSFER_STAGES] = {-1, -1, -1}; /* not recorded */
     int jobs = experiment_default_jobs(t->jobs, a.jobs);
     rc = 1;
     if (stages_prepare(t, &a, st) != 0)
         goto done;
+    if (a.check) {
+        rc = check_stage(t, st[TRANSFER_PRETRAIN], &a);
+        goto done;
+    }
     if (!a.collect && experiment_self_exe(exe, sizeof exe, argv) != 0) {
         fprintf(stderr, "equigrid transfer: cannot find the path of the equigrid program (/proc/self/exe)\n");
+        goto done;
+    }
+    if (a.emit) {
+        rc = emit_stages(st, &a, exe);
         goto done;
     }
     experiment_install_signals();

@@ -382,6 +382,11 @@ static int stage_env(const TransferSpec *t, TransferStage stage, const TransferE
     return 0;
 }
 
+const char *transfer_stage_name(TransferStage stage)
+{
+    return (unsigned)stage < TRANSFER_STAGES ? stage_names[stage] : "?";
+}
+
 CompareSpec *transfer_stage(const TransferSpec *t, TransferStage stage, char *err, size_t errlen)
 {
     char label[CMP_PATH + 32];
@@ -619,6 +624,28 @@ static int report_files(const TransferSpec *t, int nseeds, const Buf *md, const 
     return 0;
 }
 
+/* The wall-time line; a stage whose time was not recorded (its runs went
+ * through --emit-jobs and a scheduler) is named as such. */
+static void report_wall_time(Buf *md, const double secs[TRANSFER_STAGES], int jobs)
+{
+    static const char *const labels[TRANSFER_STAGES] = {"pretrain", "zero-shot", "fine-tune"};
+    double total = 0;
+    int known = 0;
+    buf_printf(md, "Wall time:");
+    for (int k = 0; k < TRANSFER_STAGES; k++) {
+        if (secs[k] >= 0) {
+            buf_printf(md, "%s %s %.0f s", k ? "," : "", labels[k], secs[k]);
+            total += secs[k];
+            known++;
+        } else
+            buf_printf(md, "%s %s not recorded", k ? "," : "", labels[k]);
+    }
+    if (known == TRANSFER_STAGES)
+        buf_printf(md, " (total %.1f min, %d runs at a time).\n", total / 60.0, jobs);
+    else
+        buf_printf(md, " (a stage not run by `equigrid transfer` itself, e.g. from --emit-jobs job lists, has no recorded time).\n");
+}
+
 int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const double secs[TRANSFER_STAGES], int jobs, char **md_out, char *err, size_t errlen)
 {
     *md_out = NULL;
@@ -643,9 +670,8 @@ int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_ST
         report_env(mrows, sums, t->envs[k].name, rows, t->nseeds, labels, &md, &csv, bars);
         panels[k] = (PlotBarPanel){t->envs[k].name, "success (greedy, orientation random)", 0.0, 1.0, rows, lab, bars.mean, NULL, bars.lo, bars.hi};
     }
-    buf_printf(&md, "\n![transfer](transfer.png)\n\ntransfer.png / transfer.svg: success per row, zero-shot and after fine-tuning (error bars: 95 %% bootstrap interval over seeds).\n\n"
-                    "Wall time: pretrain %.0f s, zero-shot %.0f s, fine-tune %.0f s (total %.1f min, %d runs at a time).\n",
-               secs[0], secs[1], secs[2], (secs[0] + secs[1] + secs[2]) / 60.0, jobs);
+    buf_printf(&md, "\n![transfer](transfer.png)\n\ntransfer.png / transfer.svg: success per row, zero-shot and after fine-tuning (error bars: 95 %% bootstrap interval over seeds).\n\n");
+    report_wall_time(&md, secs, jobs);
     if (md.oom || csv.oom) {
         errmsg_set(err, errlen, "out of memory");
         goto done;

@@ -31,6 +31,10 @@ enum { TR_MAX_ENVS = 8, TR_MAX_LIST = 8, TR_MAX_SETS = 16, TR_MAX_ROWS = 64 };
 /* The stages, in the order they run. */
 typedef enum { TRANSFER_PRETRAIN, TRANSFER_ZEROSHOT, TRANSFER_FINETUNE, TRANSFER_STAGES } TransferStage;
 
+/* "pretrain", "zeroshot" or "finetune": the stage's directory under out
+ * and the name of its job list. */
+const char *transfer_stage_name(TransferStage stage);
+
 /* One [env NAME] section: the pretraining config and its overrides. */
 typedef struct {
     char name[64];
@@ -98,8 +102,8 @@ int transfer_stage_seconds_write(const CompareSpec *stage, double secs, char *er
 int transfer_plot_height(const TransferSpec *t);
 
 /* Writes OUT/transfer.md, transfer.csv, transfer.png and transfer.svg from
- * the three stage summaries, the stages' wall times (secs) and the number of
- * runs at a time (jobs). On success *md is the malloc'd text of transfer.md.
+ * the three stage summaries, the stages' wall times (secs; < 0: not
+ * recorded) and the number of runs at a time (jobs). On success *md is the malloc'd text of transfer.md.
  * Returns 0, or -1 with a message (out of memory, a write failed). */
 int transfer_report(const TransferSpec *t, const CompareSummary sums[TRANSFER_STAGES], const double secs[TRANSFER_STAGES], int jobs, char **md, char *err, size_t errlen);
 

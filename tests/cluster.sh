@@ -9,20 +9,28 @@
 #      munge (a generated munge key, its own munged socket, a slurm.conf for
 #      this host's CPUs and memory, slurmctld and slurmd in the background,
 #      all state under one temporary directory, everything stopped and removed
-#      at the end whatever happens), then the README's Slurm recipe.
+#      at the end whatever happens), then the README's Slurm recipe;
+#   4. a local `equigrid transfer TRANSFER_SPEC`, then on the same cluster the
+#      README's transfer recipe (the three stages' job lists chained with
+#      sbatch --dependency=afterok through --check-pretrain), checking that
+#      transfer.csv and every stage's summary equal the local ones.
 #
 # The recipes are the README's own text: each is the ```sh block after a
 # "<!-- recipe: NAME -->" line, run as `sh -s SPEC` in a fresh directory that
-# holds links to ./equigrid and configs/. A tool that cannot run here (Slurm
+# holds links to ./equigrid, configs/ and envs/. A tool that cannot run here (Slurm
 # needs root, say) is reported with the reason: a skip on a workstation, a
 # failure where CI=true. Environment: EQUIGRID_BIN (default build/equigrid),
-# SPEC (default configs/compare/tiny.ini), KEEP=1 keeps the directory.
+# SPEC (default configs/compare/tiny.ini), TRANSFER_SPEC (default
+# configs/transfer/quick.ini), LIMIT and TRANSFER_LIMIT (seconds a recipe may
+# take), KEEP=1 keeps the directory.
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${EQUIGRID_BIN:-$REPO/build/equigrid}
 case $BIN in /*) ;; *) BIN=$REPO/$BIN ;; esac
 SPEC=${SPEC:-configs/compare/tiny.ini}
-LIMIT=${LIMIT:-100}      # seconds each recipe may take
+TRANSFER_SPEC=${TRANSFER_SPEC:-configs/transfer/quick.ini}
+LIMIT=${LIMIT:-100}      # seconds each compare recipe may take
+TRANSFER_LIMIT=${TRANSFER_LIMIT:-900}
 T=$(mktemp -d "${TMPDIR:-/tmp}/equigrid-cluster.XXXXXX")
 chmod 755 "$T"           # munged wants every directory on its socket's path searchable
 PIDS=""
@@ -72,15 +80,18 @@ recipe() {
         found == 2 { print }' "$REPO/README.md"
 }
 
-# workdir NAME: a fresh directory with ./equigrid and configs/ as in the repository.
+# workdir NAME: a fresh directory with ./equigrid, configs/ and envs/ (the maps)
+# as in the repository.
 workdir() {
     mkdir -p "$T/$1"
     ln -s "$BIN" "$T/$1/equigrid"
     ln -s "$REPO/configs" "$T/$1/configs"
+    ln -s "$REPO/envs" "$T/$1/envs"
     echo "$T/$1"
 }
 
-# run_recipe NAME: runs it on SPEC within LIMIT seconds, then checks its summary.
+# run_recipe NAME SPEC SECONDS CHECK: runs the recipe on SPEC within SECONDS,
+# then CHECK NAME DIR ELAPSED checks what it wrote.
 run_recipe() {
     recipe "$1" > "$T/$1.sh"
     if [ ! -s "$T/$1.sh" ]; then
@@ -91,39 +102,81 @@ run_recipe() {
     dir=$(workdir "$1")
     t0=$(date +%s)
     # in the background, so that stop_all can end it (timeout signals its whole group)
-    (cd "$dir" && exec timeout "$LIMIT" sh -eu -s "$SPEC" < "$T/$1.sh" > "$T/$1.log" 2>&1) &
+    (cd "$dir" && exec timeout "$3" sh -eu -s "$2" < "$T/$1.sh" > "$T/$1.log" 2>&1) &
     RECIPE=$!
     status=0
     wait "$RECIPE" || status=$?
     RECIPE=""
     if [ "$status" -ne 0 ]; then
-        say "FAIL: the $1 recipe failed or took over $LIMIT s; its output:"
+        say "FAIL: the $1 recipe failed or took over $3 s; its output:"
         sed 's/^/    /' "$T/$1.log"
         FAILED=1
         return
     fi
-    check_summary "$1" "$dir" "$(($(date +%s) - t0))"
+    "$4" "$1" "$dir" "$(($(date +%s) - t0))"
 }
 
-# check_summary NAME DIR SECONDS: DIR's summary equals the local one.
-check_summary() {
-    out=$(out_dir)
-    for f in summary.csv summary.md; do
-        if ! cmp -s "$T/local/$out/$f" "$2/$out/$f"; then
-            say "FAIL: $1: $out/$f differs from the local compare's:"
-            diff "$T/local/$out/$f" "$2/$out/$f" | sed 's/^/    /' || true
+# same NAME REF DIR FILE...: each FILE under REF equals the one under DIR.
+same() {
+    name=$1 ref=$2 got=$3
+    shift 3
+    for f in "$@"; do
+        if ! cmp -s "$ref/$f" "$got/$f"; then
+            say "FAIL: $name: $f differs from the local run's:"
+            diff "$ref/$f" "$got/$f" 2>&1 | sed 's/^/    /' || true
             FAILED=1
-            return
+            return 1
         fi
     done
+}
+
+# check_summary NAME DIR SECONDS: DIR's compare summary equals the local one.
+check_summary() {
+    out=$(out_dir "$SPEC" compare)
+    same "$1" "$T/local/$out" "$2/$out" summary.csv summary.md || return 0
     say "ok: $1 recipe in $3 s; its summary equals the local one"
 }
 
-# out_dir: the spec's [compare] out (relative to the working directory).
+# check_transfer NAME DIR SECONDS: DIR's transfer.csv and stage summaries
+# equal the local transfer's (transfer.md differs: it holds wall times).
+check_transfer() {
+    out=$(out_dir "$TRANSFER_SPEC" transfer)
+    same "$1" "$T/local-transfer/$out" "$2/$out" transfer.csv pretrain/summary.csv pretrain/summary.md \
+        zeroshot/summary.csv zeroshot/summary.md finetune/summary.csv finetune/summary.md || return 0
+    jobs=$(cat "$2"/jobs/*.txt | wc -l)
+    tasks=$(find "$2" -maxdepth 1 -name 'slurm-*_*.out' | wc -l)
+    if [ "$tasks" -ne "$jobs" ] || [ "$jobs" -eq 0 ]; then
+        say "FAIL: $1: $tasks array task outputs for $jobs job lines"
+        FAILED=1
+        return 0
+    fi
+    say "ok: $1 recipe in $3 s ($jobs array tasks in 3 chained arrays); transfer.csv and the stage summaries equal the local ones"
+}
+
+# out_dir SPEC KIND: the spec's out (relative to the working directory);
+# by default runs/compare-BASENAME or runs/transfer-NAME.
 out_dir() {
-    o=$(sed -n 's/^out[ \t]*=[ \t]*\([^ \t;]*\).*/\1/p' "$REPO/$SPEC" | head -1)
-    [ -n "$o" ] || o=runs/compare-$(basename "$SPEC" .ini)
+    o=$(sed -n 's/^out[ \t]*=[ \t]*\([^ \t;]*\).*/\1/p' "$REPO/$1" | head -1)
+    if [ -z "$o" ] && [ "$2" = transfer ]; then
+        n=$(sed -n 's/^name[ \t]*=[ \t]*\([^ \t;]*\).*/\1/p' "$REPO/$1" | head -1)
+        o=runs/transfer-${n:-transfer}
+    fi
+    [ -n "$o" ] || o=runs/compare-$(basename "$1" .ini)
     echo "$o"
+}
+
+# local_run NAME CMD...: runs CMD in a fresh work directory NAME (the reference).
+local_run() {
+    name=$1
+    shift
+    dir=$(workdir "$name")
+    t0=$(date +%s)
+    if ! (cd "$dir" && "$@" > "$T/$name.log" 2>&1); then
+        say "FAIL: the $name run failed:"
+        sed 's/^/    /' "$T/$name.log"
+        exit 1
+    fi
+    say "ok: $name run in $(($(date +%s) - t0)) s"
 }
 
 # start_slurm: munged, slurmctld and slurmd under $T; returns 1 with a reason.
@@ -202,27 +255,24 @@ wait_for() {
 }
 
 [ -x "$BIN" ] || { say "FAIL: $BIN is not built (make builds it)"; exit 1; }
+# a copy, so that rebuilding the program while the test runs changes nothing
+cp "$BIN" "$T/equigrid-under-test"
+BIN=$T/equigrid-under-test
 [ -f "$REPO/$SPEC" ] || { say "FAIL: no spec $SPEC"; exit 1; }
-say "spec $SPEC, in $T"
+say "specs $SPEC and $TRANSFER_SPEC, in $T"
 
-dir=$(workdir local)
-t0=$(date +%s)
-if ! (cd "$dir" && "$BIN" compare "$SPEC" --quiet > "$T/local.log" 2>&1); then
-    say "FAIL: the local compare failed:"
-    sed 's/^/    /' "$T/local.log"
-    exit 1
-fi
-say "ok: local compare in $(($(date +%s) - t0)) s"
+[ -f "$REPO/$TRANSFER_SPEC" ] || { say "FAIL: no transfer spec $TRANSFER_SPEC"; exit 1; }
+local_run local "$BIN" compare "$SPEC" --quiet
 
 if command -v parallel > /dev/null 2>&1; then
-    run_recipe parallel
+    run_recipe parallel "$SPEC" "$LIMIT" check_summary
 else
     unavailable parallel "GNU parallel is not installed (make deps installs it)"
 fi
 
 WHY=""
 if start_slurm; then
-    run_recipe slurm
+    run_recipe slurm "$SPEC" "$LIMIT" check_summary
     # the runs went through Slurm: one array task output per line of jobs.txt
     tasks=$(find "$T/slurm" -maxdepth 1 -name 'slurm-*_*.out' | wc -l)
     lines=$(wc -l < "$T/slurm/jobs.txt" 2> /dev/null || echo 0)
@@ -230,6 +280,8 @@ if start_slurm; then
         say "FAIL: slurm: $tasks array task outputs for $lines job lines"
         FAILED=1
     fi
+    local_run local-transfer "$BIN" transfer "$TRANSFER_SPEC" --quiet
+    run_recipe slurm-transfer "$TRANSFER_SPEC" "$TRANSFER_LIMIT" check_transfer
 else
     unavailable slurm "$WHY"
 fi

@@ -3,7 +3,8 @@
  * seeds by the rules of compare specs), its stage planner (variants, seeds
  * and overrides of pretrain, zero-shot and fine-tune for every method row),
  * the check that pretraining solved every seed, and a whole tiny transfer
- * run through the equigrid binary (EQUIGRID_BIN). */
+ * run through the equigrid binary (EQUIGRID_BIN), and the same experiment
+ * through --emit-jobs job lists, --check-pretrain and --collect. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -352,6 +353,84 @@ START_TEST(test_run_tiny)
 }
 END_TEST
 
+/* Runs every line of a job list with sh; returns how many lines ran, -1 on a failed line. */
+static int run_jobs(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[16384];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        FILE *p = popen("sh", "w");
+        if (!p || fputs(line, p) < 0 || pclose(p) != 0) {
+            fclose(f);
+            return -1;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Whether two files have the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+START_TEST(test_emit_chain)
+{
+    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
+    make_tmp();
+    char path[128], text[2048], cmd[1024], a[256], b[256];
+    const char *body = "[transfer]\nname = chain\nseeds = 1\njobs = 2\nmethods = equitune, lambda\nfits = prior\nprior_updates = 50\nfinetune_steps = 200\n"
+                       "set = eval.eval_episodes=8\nfinetune_set = train.learning_starts=100\nfinetune_set = eval.eval_every=0\n"
+                       "scratch_set = train.learning_starts=100\nscratch_set = eval.eval_every=0\n";
+    const char *env = "[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=8000\n";
+    /* the reference: the same experiment run locally */
+    snprintf(text, sizeof text, "%sout = %s/local\n%s", body, tmpdir, env);
+    spec(path, sizeof path, text);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/local.log 2>&1", bin(), path, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "the local transfer runs (see %s/local.log)", tmpdir);
+    snprintf(text, sizeof text, "%sout = %s/jobs\n%s", body, tmpdir, env);
+    spec(path, sizeof path, text);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --collect > /dev/null 2>&1", bin(), path, tmpdir);
+    ck_assert_msg(system(cmd) >> 8 == 2, "--emit-jobs with --collect is a usage error");
+    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --quiet", bin(), path, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "--emit-jobs: %s", cmd);
+    snprintf(a, sizeof a, "%s/jobs/pretrain/lava-plain/seed-1", tmpdir);
+    ck_assert_msg(access(a, F_OK) != 0, "--emit-jobs runs nothing");
+    snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain > %s/check.log 2>&1; test $? = 1 && grep -q 'pretraining did not solve.*lava-plain/seed-1/eval.csv: cannot open' %s/check.log", bin(), path, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "--check-pretrain before pretraining fails naming the run (see %s/check.log)", tmpdir);
+    const char *stages[] = {"pretrain", "zeroshot", "finetune"};
+    const int lines[] = {1, 1 + 2, 2 + 2}; /* plain (+ scratch) + equitune and lambda-prior */
+    for (int k = 0; k < 3; k++) {
+        snprintf(a, sizeof a, "%s/lists/%s.txt", tmpdir, stages[k]);
+        ck_assert_msg(run_jobs(a) == lines[k], "%s: %d lines, each runs", a, lines[k]);
+        if (k == 0) {
+            snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain | grep -q 'pretraining solved every env on every seed: 1 runs'", bin(), path);
+            ck_assert_msg(system(cmd) == 0, "--check-pretrain passes once pretraining solved the env");
+        }
+    }
+    snprintf(a, sizeof a, "%s/lists/finetune.txt", tmpdir);
+    ck_assert_msg(run_jobs(a) == 4, "a finished job list runs again (each line skips its done run)");
+    snprintf(cmd, sizeof cmd, "%s transfer %s --collect > %s/collect.log 2>&1 && grep -q 'Wall time: pretrain not recorded, zero-shot not recorded' %s/collect.log", bin(), path, tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "--collect writes the report, without made-up wall times (see %s/collect.log)", tmpdir);
+    snprintf(a, sizeof a, "%s/local/transfer.csv", tmpdir);
+    snprintf(b, sizeof b, "%s/jobs/transfer.csv", tmpdir);
+    ck_assert_msg(same_file(a, b), "the job lists give the local run's transfer.csv byte for byte (%s, %s)", a, b);
+    for (int k = 0; k < 3; k++) {
+        snprintf(a, sizeof a, "%s/local/%s/summary.csv", tmpdir, stages[k]);
+        snprintf(b, sizeof b, "%s/jobs/%s/summary.csv", tmpdir, stages[k]);
+        ck_assert_msg(same_file(a, b), "%s summary equal to the local run's", stages[k]);
+    }
+    rm_tmp();
+}
+END_TEST
+
 static Suite *transfer_suite(void)
 {
     Suite *s = suite_create("transfer");
@@ -367,6 +446,7 @@ static Suite *transfer_suite(void)
         {"pretrain_check", test_pretrain_check},
         {"report_partial", test_report_partial},
         {"run_tiny", test_run_tiny},
+        {"emit_chain", test_emit_chain},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
