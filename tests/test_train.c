@@ -700,20 +700,23 @@ START_TEST(command_line)
     snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
     ck_assert_msg(strstr(out, "\"episodes\": 7") && strstr(out, "\"return\": {\"mean\":") && strstr(out, "\"success\""), "eval --json output: %s", out);
-    FILE *m = fopen("/tmp/eqg-train-map5.txt", "w");
+    char map5[200], lava5[200];
+    snprintf(map5, sizeof map5, "%s/map5.txt", d);
+    snprintf(lava5, sizeof lava5, "%s/lava5.txt", d);
+    FILE *m = fopen(map5, "w");
     fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
     fclose(m);
     /* a goal network reads a lava-free map; a map with lava is refused clearly */
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-map5.txt", bin(), d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", bin(), d, map5);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "\"q\": [") && strstr(out, "\"chosen\": "), "qvalues of a goal network on a map: %s", out);
-    m = fopen("/tmp/eqg-train-lava5.txt", "w");
+    m = fopen(lava5, "w");
     fputs("#####\n#A..#\n#LL.#\n#..G#\n#####\n", m);
     fclose(m);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map /tmp/eqg-train-lava5.txt", bin(), d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", bin(), d, lava5);
     ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "has lava") && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=/tmp/eqg-train-map5.txt --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=%s --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d, map5);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map /tmp/eqg-train-map5.txt --orient 3", bin(), d);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map %s --orient 3", bin(), d, map5);
     ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
     ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
     /* canonical: the views with one-hot weights and their scores, the chosen element */
@@ -757,7 +760,7 @@ START_TEST(command_line)
     row = strstr(out, "  bench-small ");
     ck_assert_msg(sscanf(row, " bench-small %lf %lf %lf %lf %lf %lf %lf", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]) == 7 && f[6] == 0.0, "bench-small has a symmetrizer share: %s", row);
     ck_assert_msg(shb("bench train --config bench-smal", out, sizeof out) == 2 && strstr(out, "'bench-smal'") && strstr(out, "allowed: bench-small,"), "bench unknown config: %s", out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/eqg-train-map5.txt /tmp/eqg-train-lava5.txt", d);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
     ck_assert(system(cmd) == 0);
     free(d);
 }
