@@ -18,15 +18,7 @@
 #include "../experiments/transfer.h"
 #include "../render/plot.h"
 #include "check_main.h"
-
-/* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
- * build's own binary, so the sanitizer build tests its sanitized program),
- * else ./equigrid. */
-static const char *bin(void)
-{
-    const char *b = getenv("EQUIGRID_BIN");
-    return b && *b ? b : "./equigrid";
-}
+#include "testutil.h"
 
 static char tmpdir[256];
 
@@ -437,7 +429,7 @@ static pid_t spawn_compare(const char *spec, const char *log)
         FILE *f = freopen(log, "w", stdout);
         if (!f || dup2(fileno(stdout), 2) < 0)
             _exit(127);
-        execl(bin(), bin(), "compare", spec, "--jobs", "1", (char *)NULL);
+        execl(test_bin(), test_bin(), "compare", spec, "--jobs", "1", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -525,18 +517,18 @@ static int count_lines(const char *path)
 
 START_TEST(test_emit_collect_roundtrip)
 {
-    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
+    ck_assert_msg(access(test_bin(), X_OK) == 0, "%s is built (make test builds it)", test_bin());
     make_tmp();
     char path[1200], cmd[2048], jobs[600], out[600];
     spec_file(path, sizeof path, "tiny", tiny_spec);
     snprintf(jobs, sizeof jobs, "%s/jobs.txt", tmpdir);
-    snprintf(cmd, sizeof cmd, "%s compare %s --emit-jobs %s --quiet", bin(), path, jobs);
+    snprintf(cmd, sizeof cmd, "%s compare %s --emit-jobs %s --quiet", test_bin(), path, jobs);
     ck_assert_msg(system(cmd) == 0, "emit-jobs: %s", cmd);
     ck_assert_msg(count_lines(jobs) == 4, "one line per run: %d", count_lines(jobs));
     snprintf(out, sizeof out, "%s/out/plain/seed-3", tmpdir);
     ck_assert_msg(access(out, F_OK) != 0, "--emit-jobs runs nothing");
     /* collect before anything ran: an error */
-    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet 2>/dev/null", bin(), path);
+    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet 2>/dev/null", test_bin(), path);
     ck_assert_msg(system(cmd) != 0, "collect with no finished run fails");
     /* run each line as a scheduler would */
     snprintf(cmd, sizeof cmd, "while IFS= read -r line; do sh -c \"$line\" || exit 1; done < %s", jobs);
@@ -544,7 +536,7 @@ START_TEST(test_emit_collect_roundtrip)
     snprintf(path, sizeof path, "%s/out/flip/seed-7/done", tmpdir);
     ck_assert_msg(access(path, F_OK) == 0, "done marker written by the job");
     snprintf(path, sizeof path, "%s/tiny.ini", tmpdir);
-    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet", bin(), path);
+    snprintf(cmd, sizeof cmd, "%s compare %s --collect --quiet", test_bin(), path);
     ck_assert_msg(system(cmd) == 0, "collect");
     snprintf(path, sizeof path, "%s/out/summary.csv", tmpdir);
     ck_assert_msg(count_lines(path) == 3, "summary.csv: header + 2 variants");
@@ -555,13 +547,13 @@ START_TEST(test_emit_collect_roundtrip)
     fclose(f);
     /* a local rerun skips everything; the job lines are idempotent too */
     snprintf(path, sizeof path, "%s/tiny.ini", tmpdir);
-    snprintf(cmd, sizeof cmd, "%s compare %s 2>&1 | grep -q '4 already finished, 0 ran'", bin(), path);
+    snprintf(cmd, sizeof cmd, "%s compare %s 2>&1 | grep -q '4 already finished, 0 ran'", test_bin(), path);
     ck_assert_msg(system(cmd) == 0, "rerun skips finished runs");
     /* ... and ends with the summary table on stdout, as transfer does */
-    snprintf(cmd, sizeof cmd, "%s compare %s 2>/dev/null | grep -q 'Per variant over seeds'", bin(), path);
+    snprintf(cmd, sizeof cmd, "%s compare %s 2>/dev/null | grep -q 'Per variant over seeds'", test_bin(), path);
     ck_assert_msg(system(cmd) == 0, "compare prints its summary table at the end");
     /* transfer takes --set like compare, and checks it before running anything */
-    snprintf(cmd, sizeof cmd, "%s transfer configs/transfer/transfer.ini --collect --set train.lr_rate=1 2>&1 | grep -q \"did you mean 'lr'\"", bin());
+    snprintf(cmd, sizeof cmd, "%s transfer configs/transfer/transfer.ini --collect --set train.lr_rate=1 2>&1 | grep -q \"did you mean 'lr'\"", test_bin());
     ck_assert_msg(system(cmd) == 0, "transfer --set is taken and checked");
     /* the curves written by collect are PNGs of the stated size */
     snprintf(path, sizeof path, "%s/out/curves.png", tmpdir);
@@ -618,10 +610,10 @@ START_TEST(test_plot_runs)
     char cmd[2048], path[1200];
     const char *sets[2] = {"", "--set symmetry.method=equitune"};
     for (int i = 0; i < 2; i++) {
-        snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run%d --quiet --set env.size=5 --set train.steps=600 --set train.learning_starts=100 --set eval.eval_every=200 --set eval.eval_episodes=3 %s", bin(), tmpdir, i, sets[i]);
+        snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run%d --quiet --set env.size=5 --set train.steps=600 --set train.learning_starts=100 --set eval.eval_every=200 --set eval.eval_episodes=3 %s", test_bin(), tmpdir, i, sets[i]);
         ck_assert_msg(system(cmd) == 0, "train: %s", cmd);
     }
-    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1/ --out %s/p.png > /dev/null", bin(), tmpdir, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1/ --out %s/p.png > /dev/null", test_bin(), tmpdir, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "plot png: %s", cmd);
     snprintf(path, sizeof path, "%s/p.png", tmpdir);
     cairo_surface_t *img = cairo_image_surface_create_from_png(path);
@@ -636,11 +628,11 @@ START_TEST(test_plot_runs)
         }
     cairo_surface_destroy(img);
     ck_assert_msg(coloured > 1000, "curves drawn in colour (%d pixels)", coloured);
-    snprintf(cmd, sizeof cmd, "%s plot %s/run0 > /dev/null", bin(), tmpdir);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 > /dev/null", test_bin(), tmpdir);
     ck_assert_msg(system(cmd) == 0, "plot of one run, default output");
     snprintf(path, sizeof path, "%s/run0/curves.png", tmpdir);
     ck_assert_msg(access(path, F_OK) == 0, "one run: RUN_DIR/curves.png");
-    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1 --out %s/p.svg > /dev/null", bin(), tmpdir, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/run1 --out %s/p.svg > /dev/null", test_bin(), tmpdir, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "plot svg");
     snprintf(path, sizeof path, "%s/p.svg", tmpdir);
     FILE *f = fopen(path, "r");
@@ -648,9 +640,9 @@ START_TEST(test_plot_runs)
     ck_assert_msg(f && fgets(line, sizeof line, f) && strstr(line, "<?xml"), "p.svg is SVG");
     fclose(f);
     /* errors: a directory without eval.csv names the file; an unknown extension */
-    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/none --out %s/q.png 2>&1 | grep -q 'none/eval.csv: cannot open'", bin(), tmpdir, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 %s/none --out %s/q.png 2>&1 | grep -q 'none/eval.csv: cannot open'", test_bin(), tmpdir, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "missing run directory named");
-    snprintf(cmd, sizeof cmd, "%s plot %s/run0 --out %s/q.gif 2>/dev/null", bin(), tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s plot %s/run0 --out %s/q.gif 2>/dev/null", test_bin(), tmpdir, tmpdir);
     ck_assert_msg(WEXITSTATUS(system(cmd)) == 2, "--out .gif refused");
     snprintf(path, sizeof path, "%s/q.png", tmpdir);
     ck_assert_msg(access(path, F_OK) != 0, "nothing written on error");

@@ -18,26 +18,7 @@
 
 #include "../nn/safetensors.h"
 #include "check_main.h"
-
-/* The equigrid binary under test: $EQUIGRID_BIN, else ./equigrid. */
-static const char *bin(void)
-{
-    const char *b = getenv("EQUIGRID_BIN");
-    return b && *b ? b : "./equigrid";
-}
-
-/* Runs cmd through sh with stderr joined to stdout; returns its exit status. */
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    char full[4096];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert_msg(p != NULL, "popen %s", cmd);
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "testutil.h"
 
 /* The first interpreter that imports module, or NULL. */
 static const char *python_with(const char *module)
@@ -46,7 +27,7 @@ static const char *python_with(const char *module)
     char cmd[256], out[512];
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
         snprintf(cmd, sizeof cmd, "%s -c 'import %s'", cands[i], module);
-        if (sh(cmd, out, sizeof out) == 0)
+        if (test_sh(cmd, out, sizeof out) == 0)
             return cands[i];
     }
     return NULL;
@@ -101,8 +82,8 @@ static void train(const char *dir, const char *name, const char *sets)
     snprintf(cmd, sizeof cmd,
              "%s train configs/goal-none.ini --out %s/%s --quiet --set env.size=5 --set train.steps=250 --set train.learning_starts=150 "
              "--set train.batch_size=16 --set eval.eval_episodes=2 --set network.hidden=16 --set network.conv=4,4 %s",
-             bin(), dir, name, sets);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "%s: train failed: %s", name, out);
+             test_bin(), dir, name, sets);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "%s: train failed: %s", name, out);
 }
 
 /* tools/qvalues.py (with extra, e.g. --torch) prints the Q_G and view
@@ -110,10 +91,10 @@ static void train(const char *dir, const char *name, const char *sets)
 static void check_run(const char *py, const char *dir, const char *name, const char *map, const char *extra)
 {
     char cmd[3072], out[16384], ref[16384];
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/%s/checkpoint.safetensors --map %s", bin(), dir, name, map);
-    ck_assert_msg(sh(cmd, ref, sizeof ref) == 0, "%s: qvalues failed: %s", name, ref);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/%s/checkpoint.safetensors --map %s", test_bin(), dir, name, map);
+    ck_assert_msg(test_sh(cmd, ref, sizeof ref) == 0, "%s: qvalues failed: %s", name, ref);
     snprintf(cmd, sizeof cmd, "%s tools/qvalues.py %s/%s/checkpoint.safetensors %s %s", py, dir, name, map, extra);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "%s: tools/qvalues.py %s failed: %s", name, extra, out);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "%s: tools/qvalues.py %s failed: %s", name, extra, out);
     double q[8], pq[8], w[8], pw[8];
     int nq = json_floats(ref, "\"q\"", q, 8), npq = json_floats(out, "\"q\"", pq, 8);
     ck_assert_msg(nq == 4 && npq == 4, "%s: 4 Q-values each: qvalues %s; script %s", name, ref, out);
@@ -204,8 +185,8 @@ START_TEST(export_networks_only)
     train(tmp, "run", "--set symmetry.method=lambda --set train.checkpoint_every=100");
     snprintf(ck, sizeof ck, "%s/run/checkpoint.safetensors", tmp);
     snprintf(ex, sizeof ex, "%s/x.safetensors", tmp);
-    snprintf(cmd, sizeof cmd, "%s export %s %s", bin(), ck, ex);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "bytes"), "export: %s", out);
+    snprintf(cmd, sizeof cmd, "%s export %s %s", test_bin(), ck, ex);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "bytes"), "export: %s", out);
     char err[1024];
     StFile *f = st_open(ex, err, sizeof err);
     ck_assert_msg(f != NULL, "the export opens: %s", err);
@@ -223,14 +204,14 @@ START_TEST(export_networks_only)
     struct stat sc, se;
     ck_assert_msg(stat(ck, &sc) == 0 && stat(ex, &se) == 0 && se.st_size * 3 < sc.st_size, "the export (%lld bytes) is a fraction of the checkpoint (%lld)", (long long)se.st_size, (long long)sc.st_size);
     /* the same Q-values and evaluation from both */
-    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", bin(), ck, map);
-    ck_assert_msg(sh(cmd, ref, sizeof ref) == 0, "qvalues of the checkpoint: %s", ref);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", bin(), ex, map);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "qvalues of the export equal the checkpoint's:\n%s\n%s", out, ref);
-    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", bin(), ck);
-    ck_assert_msg(sh(cmd, ref, sizeof ref) == 0, "eval of the checkpoint: %s", ref);
-    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", bin(), ex);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "eval of the export equals the checkpoint's:\n%s\n%s", out, ref);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", test_bin(), ck, map);
+    ck_assert_msg(test_sh(cmd, ref, sizeof ref) == 0, "qvalues of the checkpoint: %s", ref);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s --map %s", test_bin(), ex, map);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "qvalues of the export equal the checkpoint's:\n%s\n%s", out, ref);
+    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", test_bin(), ck);
+    ck_assert_msg(test_sh(cmd, ref, sizeof ref) == 0, "eval of the checkpoint: %s", ref);
+    snprintf(cmd, sizeof cmd, "%s eval %s --episodes 5 --json", test_bin(), ex);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strcmp(out, ref) == 0, "eval of the export equals the checkpoint's:\n%s\n%s", out, ref);
     /* network.init from an export */
     char sets[512];
     snprintf(sets, sizeof sets, "--set symmetry.method=lambda --set network.init=%s", ex);
@@ -238,11 +219,11 @@ START_TEST(export_networks_only)
     /* --resume refuses an export, saying why */
     snprintf(cmd, sizeof cmd, "cp %s %s", ex, ck);
     ck_assert(system(cmd) == 0);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --resume --set env.size=5 --set train.steps=500", bin(), tmp);
-    ck_assert_msg(sh(cmd, out, sizeof out) != 0 && strstr(out, "is an export") && strstr(out, "--resume needs"), "resume from an export: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --resume --set env.size=5 --set train.steps=500", test_bin(), tmp);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) != 0 && strstr(out, "is an export") && strstr(out, "--resume needs"), "resume from an export: %s", out);
     /* a file that is no checkpoint */
-    snprintf(cmd, sizeof cmd, "%s export %s %s/y.safetensors", bin(), map, tmp);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "equigrid export: "), "export of a map: %s", out);
+    snprintf(cmd, sizeof cmd, "%s export %s %s/y.safetensors", test_bin(), map, tmp);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 1 && strstr(out, "equigrid export: "), "export of a map: %s", out);
     rm_tmp();
 }
 END_TEST

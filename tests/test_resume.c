@@ -19,6 +19,7 @@
 #include "../agents/agent.h"
 #include "../agents/train.h"
 #include "check_main.h"
+#include "testutil.h"
 
 static void small_config(Config *c, long steps)
 {
@@ -38,34 +39,12 @@ static void small_config(Config *c, long steps)
     snprintf(c->run.name, sizeof c->run.name, "t");
 }
 
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/eqg-resume-XXXXXX");
-    ck_assert_msg(d && mkdtemp(d) != NULL, "mkdtemp");
-    return d;
-}
-
 static void train_ok(const Config *c, const char *dir, int resume)
 {
     char err[1024] = "";
     TrainResult res;
     TrainOptions opt = {.out_dir = dir, .resume = resume};
     ck_assert_msg(train_run(c, &opt, &res, err, sizeof err) == 0, "train_run(%s): %s", dir, err);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_msg(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-    fclose(f);
-    b[n] = '\0';
-    *len = (size_t)n;
-    return b;
 }
 
 /* A checkpoint's tensors with writable copies of their data. */
@@ -144,14 +123,15 @@ static void base_setup(void)
 /* Copies the base run into a fresh directory (metrics, eval, config, ckpt). */
 static char *copy_run(void)
 {
-    char *d = tmpdir();
+    char *d = test_tmpdir("resume");
     const char *files[] = {"metrics.csv", "eval.csv", "config.ini", "checkpoint.safetensors"};
     for (size_t i = 0; i < 4; i++) {
         char src[600], dst[600];
         size_t len;
         snprintf(src, sizeof src, "%s/%s", base_dir, files[i]);
         snprintf(dst, sizeof dst, "%s/%s", d, files[i]);
-        char *b = slurp(src, &len);
+        char *b = test_slurp(src, &len);
+        ck_assert_msg(b != NULL, "cannot read %s", src);
         FILE *f = fopen(dst, "wb");
         ck_assert_msg(f && fwrite(b, 1, len, f) == len && fclose(f) == 0, "copy %s", dst);
         free(b);
@@ -260,7 +240,7 @@ START_TEST(non_finite_weights)
     expect_rejected(m_weight_nan, "q.0.weight", "element 3 is nan");
     expect_rejected(m_adam_inf, "adam.v", "element 0 is -inf");
     /* agent_load (eval, qvalues, watch) refuses them too */
-    char *d = tmpdir(), path[600], err[1024] = "";
+    char *d = test_tmpdir("resume"), path[600], err[1024] = "";
     snprintf(path, sizeof path, "%s/c.safetensors", d);
     Ckpt k;
     ckpt_read(&k, base_ckpt);
@@ -277,7 +257,7 @@ END_TEST
 /* The stored config goes through config_validate like a config file. */
 START_TEST(metadata_config_validated)
 {
-    char *d = tmpdir(), path[600], err[2048] = "";
+    char *d = test_tmpdir("resume"), path[600], err[2048] = "";
     snprintf(path, sizeof path, "%s/c.safetensors", d);
     Ckpt k;
     ckpt_read(&k, base_ckpt);
@@ -311,8 +291,9 @@ END_TEST
 
 static int same_bytes(const char *a, const char *b)
 {
-    size_t la, lb;
-    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    size_t la = 0, lb = 0;
+    char *x = test_slurp(a, &la), *y = test_slurp(b, &lb);
+    ck_assert_msg(x && y, "cannot read %s or %s", a, b);
     int same = la == lb && memcmp(x, y, la) == 0;
     free(x);
     free(y);
@@ -352,7 +333,7 @@ END_TEST
  * message; the first one is not disturbed. */
 START_TEST(one_trainer_per_directory)
 {
-    char *d = tmpdir(), metrics[600], err[1024] = "";
+    char *d = test_tmpdir("resume"), metrics[600], err[1024] = "";
     snprintf(metrics, sizeof metrics, "%s/metrics.csv", d);
     Config c;
     small_config(&c, 400000000L);
@@ -391,7 +372,7 @@ END_TEST
  * afresh, and the result equals an uninterrupted run. */
 START_TEST(killed_before_first_checkpoint)
 {
-    char *d = tmpdir(), p[600], err[1024] = "";
+    char *d = test_tmpdir("resume"), p[600], err[1024] = "";
     const char *files[] = {"metrics.csv", "eval.csv", "config.ini"};
     for (int resume = 0; resume < 2; resume++) {
         for (size_t i = 0; i < 3; i++) {
@@ -414,7 +395,7 @@ START_TEST(killed_before_first_checkpoint)
         }
     }
     /* --resume where there is no run at all says so */
-    char *e = tmpdir();
+    char *e = test_tmpdir("resume");
     Config c;
     small_config(&c, 400);
     TrainResult res;
@@ -429,7 +410,7 @@ END_TEST
  * directory behind. */
 START_TEST(failed_start_leaves_nothing)
 {
-    char *d = tmpdir(), sub[600], err[1024] = "";
+    char *d = test_tmpdir("resume"), sub[600], err[1024] = "";
     snprintf(sub, sizeof sub, "%s/run", d);
     Config c;
     small_config(&c, 400);
@@ -477,7 +458,8 @@ START_TEST(write_error_stops_run)
     int status;
     waitpid(pid, &status, 0);
     size_t len;
-    char *text = slurp(msg, &len);
+    char *text = test_slurp(msg, &len);
+    ck_assert_msg(text != NULL, "cannot read %s", msg);
     unlink(msg);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "a run that cannot write must fail (status %d): %s", status, text);
     /* the first write past the limit: a CSV row, or best.safetensors at the first evaluation */
@@ -495,7 +477,7 @@ END_TEST
 START_TEST(qvalues_never_prints_inf)
 {
     const char *b = getenv("EQUIGRID_BIN");
-    char bin[512], *d = tmpdir(), path[600], map[600], cmd[2048], out[4096];
+    char bin[512], *d = test_tmpdir("resume"), path[600], map[600], cmd[2048], out[4096];
     snprintf(bin, sizeof bin, "%s", b && *b ? b : "./equigrid");
     snprintf(path, sizeof path, "%s/c.safetensors", d);
     snprintf(map, sizeof map, "%s/m.txt", d);

@@ -14,6 +14,7 @@
 #include "../nn/safetensors.h"
 #include "../core/rng.h"
 #include "check_main.h"
+#include "testutil.h"
 
 static char dir[64];
 static char path[128];
@@ -39,20 +40,6 @@ static int exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0;
-}
-
-static uint8_t *slurp(const char *p, size_t *n)
-{
-    FILE *fp = fopen(p, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", p);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len + 1);
-    ck_assert_msg(b && fread(b, 1, (size_t)len, fp) == (size_t)len, "read %s", p);
-    fclose(fp);
-    *n = (size_t)len;
-    return b;
 }
 
 static void spit(const char *p, const void *b, size_t n)
@@ -146,7 +133,8 @@ START_TEST(test_roundtrip_bits)
     /* File layout: header length multiple of 8, padded with spaces, data
      * contiguous in order. */
     size_t n;
-    uint8_t *b = slurp(path, &n);
+    uint8_t *b = (uint8_t *)test_slurp(path, &n);
+    ck_assert_msg(b != NULL, "cannot read %s", path);
     uint64_t h = 0;
     for (int i = 7; i >= 0; i--)
         h = (h << 8) | b[i];
@@ -410,7 +398,9 @@ static uint8_t *valid_file(size_t *n)
     const char *k[1] = { "config" }, *v[1] = { "{\"seed\": 1}" };
     char err[256];
     ck_assert_msg(st_write(path, t, 3, k, v, 1, err, sizeof err) == 0, "st_write: %s", err);
-    return slurp(path, n);
+    uint8_t *bytes = (uint8_t *)test_slurp(path, n);
+    ck_assert_msg(bytes != NULL, "cannot read %s", path);
+    return bytes;
 }
 
 /* A FIFO or a directory is refused before it is opened for reading (a FIFO

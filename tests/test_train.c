@@ -19,41 +19,12 @@
 #include "../agents/train.h"
 #include "../nn/safetensors.h"
 #include "check_main.h"
-
-/* The equigrid binary under test: $EQUIGRID_BIN (make test sets it to the
- * build's own binary, so the sanitizer build tests its sanitized program),
- * else ./equigrid. */
-static const char *bin(void)
-{
-    const char *b = getenv("EQUIGRID_BIN");
-    return b && *b ? b : "./equigrid";
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf)
-        buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
+#include "testutil.h"
 
 /* metrics.csv without its last column (wall-clock steps/s). */
 static char *strip_sps(const char *path)
 {
-    char *s = slurp(path, NULL);
+    char *s = test_slurp(path, NULL);
     ck_assert_msg(s != NULL, "cannot read %s", path);
     char *out = malloc(strlen(s) + 1), *o = out;
     for (char *line = s; *line;) {
@@ -92,13 +63,6 @@ static void small_config(Config *c, long steps)
     snprintf(c->run.name, sizeof c->run.name, "t");
 }
 
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/eqg-train-XXXXXX");
-    ck_assert_msg(mkdtemp(d) != NULL, "mkdtemp");
-    return d;
-}
-
 static void run_ok(const Config *c, const char *dir, int resume, volatile sig_atomic_t *stop, TrainResult *res)
 {
     char err[1024];
@@ -110,7 +74,7 @@ static void run_ok(const Config *c, const char *dir, int resume, volatile sig_at
 static void assert_same_file(const char *a, const char *b)
 {
     size_t la, lb;
-    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    char *x = test_slurp(a, &la), *y = test_slurp(b, &lb);
     ck_assert_msg(x && y, "cannot read %s or %s", a, b);
     ck_assert_msg(la == lb && memcmp(x, y, la) == 0, "%s and %s differ (%zu vs %zu bytes)", a, b, la, lb);
     free(x);
@@ -141,7 +105,7 @@ START_TEST(learns_goal_5x5)
     c.eval.eval_episodes = 100;
     c.train.checkpoint_every = 0;
     c.eval.eval_every = 0;
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     TrainResult res;
     run_ok(&c, d, 0, NULL, &res);
     ck_assert_msg(res.final.episodes == 100, "final evaluation ran %d episodes", res.final.episodes);
@@ -154,7 +118,7 @@ START_TEST(deterministic)
 {
     Config c;
     small_config(&c, 1500);
-    char *d1 = tmpdir(), *d2 = tmpdir();
+    char *d1 = test_tmpdir("train"), *d2 = test_tmpdir("train");
     TrainResult r1, r2;
     run_ok(&c, d1, 0, NULL, &r1);
     run_ok(&c, d2, 0, NULL, &r2);
@@ -182,7 +146,7 @@ START_TEST(deterministic_threads)
             snprintf(c.network.type, sizeof c.network.type, "cnn");
             snprintf(c.network.conv, sizeof c.network.conv, "8,8");
         }
-        char *d1 = tmpdir(), *d2 = tmpdir();
+        char *d1 = test_tmpdir("train"), *d2 = test_tmpdir("train");
         TrainResult r1, r2;
         run_ok(&c, d1, 0, NULL, &r1);
         run_ok(&c, d2, 0, NULL, &r2);
@@ -201,7 +165,7 @@ START_TEST(vector_envs)
     Config c;
     small_config(&c, 1200);
     c.train.num_envs = 4;
-    char *d1 = tmpdir(), *d2 = tmpdir();
+    char *d1 = test_tmpdir("train"), *d2 = test_tmpdir("train");
     TrainResult r1, r2;
     run_ok(&c, d1, 0, NULL, &r1);
     ck_assert_msg(r1.steps == 1200 && r1.episodes > 0, "steps %ld episodes %ld", r1.steps, r1.episodes);
@@ -248,7 +212,7 @@ START_TEST(best_checkpoint)
     Config c;
     small_config(&c, 1500);
     c.eval.eval_every = 100;
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, d, 0, NULL, &r);
     char path[1100], line[256];
@@ -291,7 +255,7 @@ START_TEST(resume_equals_uninterrupted)
 {
     Config c;
     small_config(&c, 1500);
-    char *full = tmpdir(), *part = tmpdir();
+    char *full = test_tmpdir("train"), *part = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, full, 0, NULL, &r);
     Config c1 = c;
@@ -318,7 +282,7 @@ START_TEST(interrupt_then_resume)
 {
     Config c;
     small_config(&c, 6000);
-    char *full = tmpdir(), *part = tmpdir();
+    char *full = test_tmpdir("train"), *part = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, full, 0, NULL, &r);
     signal(SIGALRM, on_alarm);
@@ -340,7 +304,7 @@ START_TEST(refuses_existing_run_and_other_config)
 {
     Config c;
     small_config(&c, 300);
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, d, 0, NULL, &r);
     char err[1024];
@@ -359,7 +323,7 @@ START_TEST(checkpoint_errors)
 {
     Config c;
     small_config(&c, 300);
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, d, 0, NULL, &r);
     char path[512], bad[512], err[1024];
@@ -368,7 +332,8 @@ START_TEST(checkpoint_errors)
     ck_assert_msg(a != NULL, "loading a fresh checkpoint: %s", err);
     agent_free(a);
     size_t len;
-    char *bytes = slurp(path, &len);
+    char *bytes = test_slurp(path, &len);
+    ck_assert_msg(bytes != NULL, "cannot read %s", path);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", d);
     size_t cuts[] = {0, 7, 8, 100, len / 2, len - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -401,7 +366,7 @@ START_TEST(freeze_q_and_lambda_roundtrip)
     small_config(&c, 400);
     c.eval.eval_every = 0;
     c.train.checkpoint_every = 0;
-    char *plain = tmpdir(), *lam = tmpdir();
+    char *plain = test_tmpdir("train"), *lam = test_tmpdir("train");
     TrainResult r;
     run_ok(&c, plain, 0, NULL, &r);
     char init[512], err[1024];
@@ -469,7 +434,7 @@ static char *pretrain(Config *c, char *init, size_t len)
     small_config(c, 400);
     c->eval.eval_every = 0;
     c->train.checkpoint_every = 0;
-    char *d = tmpdir(), map[512];
+    char *d = test_tmpdir("train"), map[512];
     snprintf(map, sizeof map, "%s/map.txt", d);
     FILE *f = fopen(map, "w");
     ck_assert_msg(f != NULL, "cannot write %s", map);
@@ -507,7 +472,7 @@ START_TEST(prior_fit_without_env_steps)
         l.train.lr = 1e-2f;
         l.train.freeze_q = 1;
         l.train.steps = 0;
-        char *d = tmpdir();
+        char *d = test_tmpdir("train");
         Agent *a = NULL;
         TrainResult r;
         TrainOptions opt = {.out_dir = d, .keep_agent = &a};
@@ -539,7 +504,7 @@ START_TEST(prior_fit_without_env_steps)
         char *metrics = NULL;
         char mp[600];
         snprintf(mp, sizeof mp, "%s/metrics.csv", d);
-        metrics = slurp(mp, NULL);
+        metrics = test_slurp(mp, NULL);
         ck_assert_msg(metrics && strchr(metrics, '\n') == metrics + strlen(metrics) - 1, "%s: metrics.csv has rows: %s", methods[mi], metrics);
         free(metrics);
         Agent *b = agent_load(ck, NULL, 0, err, sizeof err);
@@ -587,12 +552,12 @@ START_TEST(prior_errors)
     /* a run of train.steps = 0 has an empty replay */
     Config z = c;
     z.train.steps = 0;
-    char *zd = tmpdir();
+    char *zd = test_tmpdir("train");
     TrainResult r;
     run_ok(&z, zd, 0, NULL, &r);
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", zd);
     SET_STR(l.network.init, path);
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     TrainOptions opt = {.out_dir = d};
     ck_assert_msg(train_run(&l, &opt, &r, err, sizeof err) != 0 && strstr(err, zd) && strstr(err, "replay.obs holds none"), "empty replay: %s", err);
     agent_free(p);
@@ -616,7 +581,7 @@ START_TEST(prior_resume_equals_uninterrupted)
     SET_STR(l.network.init, init);
     l.symmetry.prior = 0.5f;
     l.train.prior_updates = 20;
-    char *full = tmpdir(), *part = tmpdir();
+    char *full = test_tmpdir("train"), *part = test_tmpdir("train");
     TrainResult r;
     run_ok(&l, full, 0, NULL, &r);
     Config l1 = l;
@@ -661,75 +626,58 @@ START_TEST(weight_on_pretraining_view)
 }
 END_TEST
 
-/* Runs a command line, returns its exit status and stdout+stderr. */
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    char full[8192];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert_msg(p != NULL, "popen %s", cmd);
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* sh() of "BIN args". */
+/* test_sh() of "BIN args". */
 static int shb(const char *args, char *out, size_t outlen)
 {
     char cmd[1536];
-    ck_assert_msg(strlen(bin()) + strlen(args) + 2 < sizeof cmd, "command too long: %s", args);
-    snprintf(cmd, sizeof cmd, "%s %s", bin(), args);
-    return sh(cmd, out, outlen);
+    ck_assert_msg(strlen(test_bin()) + strlen(args) + 2 < sizeof cmd, "command too long: %s", args);
+    snprintf(cmd, sizeof cmd, "%s %s", test_bin(), args);
+    return test_sh(cmd, out, outlen);
 }
 
 START_TEST(command_line)
 {
     char out[8192], cmd[1024];
-    char *d = tmpdir();
-    ck_assert_msg(access(bin(), X_OK) == 0, "%s must be built (make test builds it)", bin());
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
+    char *d = test_tmpdir("train");
+    ck_assert_msg(access(test_bin(), X_OK) == 0, "%s must be built (make test builds it)", test_bin());
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/run --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
     /* network.init: reported once loaded, and a missing file is an error before any training */
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/init --set env.size=5 --set train.steps=200 --set eval.eval_episodes=2 --set network.init=%s/run/checkpoint.safetensors", bin(), d, d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "base network initialised from"), "train from network.init: %s", out);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/noinit --set env.size=5 --set network.init=%s/none.safetensors", bin(), d, d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "none.safetensors: cannot open") && !strstr(out, "initialised from"), "missing network.init: %s", out);
-    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/init --set env.size=5 --set train.steps=200 --set eval.eval_episodes=2 --set network.init=%s/run/checkpoint.safetensors", test_bin(), d, d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "base network initialised from"), "train from network.init: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/noinit --set env.size=5 --set network.init=%s/none.safetensors", test_bin(), d, d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 1 && strstr(out, "none.safetensors: cannot open") && !strstr(out, "initialised from"), "missing network.init: %s", out);
+    snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
     ck_assert_msg(strstr(out, "\"episodes\": 7") && strstr(out, "\"return\": {\"mean\":") && strstr(out, "\"success\""), "eval --json output: %s", out);
-    char map5[200], lava5[200];
+    char map5[600], lava5[600]; /* maps of this test's own */
     snprintf(map5, sizeof map5, "%s/map5.txt", d);
     snprintf(lava5, sizeof lava5, "%s/lava5.txt", d);
     FILE *m = fopen(map5, "w");
-    fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
-    fclose(m);
-    /* a goal network reads a lava-free map; a map with lava is refused clearly */
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", bin(), d, map5);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "\"q\": [") && strstr(out, "\"chosen\": "), "qvalues of a goal network on a map: %s", out);
-    m = fopen(lava5, "w");
-    fputs("#####\n#A..#\n#LL.#\n#..G#\n#####\n", m);
-    fclose(m);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", bin(), d, lava5);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "has lava") && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=%s --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", bin(), d, map5);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map %s --orient 3", bin(), d, map5);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
-    ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
-    /* canonical: the views with one-hot weights and their scores, the chosen element */
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runc --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=canonical --set symmetry.group=flip --set eval.eval_episodes=5", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train canonical failed: %s", out);
-    char map5[600]; /* a map of this test's own: other runs of this suite share /tmp */
-    snprintf(map5, sizeof map5, "%s/map5.txt", d);
-    m = fopen(map5, "w");
     ck_assert_msg(m != NULL, "cannot write %s", map5);
     fputs("#####\n#A..#\n#...#\n#..G#\n#####\n", m);
     fclose(m);
-    snprintf(cmd, sizeof cmd, "%s qvalues %s/runc/checkpoint.safetensors --map %s", bin(), d, map5);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "qvalues canonical failed: %s", out);
+    /* a goal network reads a lava-free map; a map with lava is refused clearly */
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", test_bin(), d, map5);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "\"q\": [") && strstr(out, "\"chosen\": "), "qvalues of a goal network on a map: %s", out);
+    m = fopen(lava5, "w");
+    ck_assert_msg(m != NULL, "cannot write %s", lava5);
+    fputs("#####\n#A..#\n#LL.#\n#..G#\n#####\n", m);
+    fclose(m);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/run/checkpoint.safetensors --map %s", test_bin(), d, lava5);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 1 && strstr(out, "has lava") && strstr(out, "planes"), "qvalues plane mismatch: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runm --quiet --set env.name=map --set env.map=%s --set env.size=0 --set train.steps=300 --set symmetry.method=equizero --set eval.eval_episodes=5", test_bin(), d, map5);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "train on a map failed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/runm/checkpoint.safetensors --map %s --orient 3", test_bin(), d, map5);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "qvalues failed: %s", out);
+    ck_assert_msg(strstr(out, "\"actions\": [\"up\", \"right\", \"down\", \"left\"]") && strstr(out, "\"views\": [{\"element\": 0") && strstr(out, "\"chosen\": "), "qvalues output: %s", out);
+    /* canonical: the views with one-hot weights and their scores, the chosen element */
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runc --quiet --set env.size=5 --set train.steps=300 --set symmetry.method=canonical --set symmetry.group=flip --set eval.eval_episodes=5", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "train canonical failed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s qvalues %s/runc/checkpoint.safetensors --map %s", test_bin(), d, map5);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "qvalues canonical failed: %s", out);
     int chosen = -1;
     const char *ch = strstr(out, "\"chosen\": ");
     ck_assert_msg(strstr(out, "\"method\": \"canonical\"") && strstr(out, "{\"element\": 0, \"q\": [") && strstr(out, "{\"element\": 4, \"q\": [") && ch && sscanf(ch, "\"chosen\": %d", &chosen) == 1 && (chosen == 0 || chosen == 4),
@@ -803,7 +751,7 @@ START_TEST(make_deps_asks_no_pkg_config)
     ck_assert_msg(f && fprintf(f, "#!/bin/sh\necho \"$@\" >> %s\nexit 1\n", log) > 0 && fclose(f) == 0, "stub");
     chmod(stub, 0700);
     snprintf(cmd, sizeof cmd, "PATH=%s:$PATH make -s deps", dir);
-    int rc = sh(cmd, out, sizeof out);
+    int rc = test_sh(cmd, out, sizeof out);
     int asked = access(log, F_OK) == 0;
     unlink(stub);
     unlink(log);
@@ -843,19 +791,19 @@ static void wait_for(const char *path)
 START_TEST(progress_lines_for_logs)
 {
     char out[16384], cmd[1024];
-    char *d = tmpdir();
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/p --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    char *d = test_tmpdir("train");
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/p --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
     int lines = 0;
     for (const char *p = out; (p = strstr(p, "progress: ")) != NULL; p++)
         lines++;
     ck_assert_msg(lines >= 2 && !strchr(out, '\r'), "plain progress lines, no bar: %d in %s", lines, out);
     ck_assert_msg(strstr(out, "3000/3000 steps (100 %)") && strstr(out, "episodes, last ") && strstr(out, "steps/s") && strstr(out, "ETA"),
                   "a line has step/total, episodes, recent return and success, steps/s and ETA: %s", out);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/q --quiet --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && out[0] == '\0', "--quiet prints nothing: '%s'", out);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/r --progress-every 0", bin(), d);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 2 && strstr(out, "--progress-every 0: expected seconds"), "bad interval: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/q --quiet --set env.size=5 --set train.steps=3000 --set eval.eval_episodes=2 --progress-every 0.1", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && out[0] == '\0', "--quiet prints nothing: '%s'", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/r --progress-every 0", test_bin(), d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 2 && strstr(out, "--progress-every 0: expected seconds"), "bad interval: %s", out);
     snprintf(cmd, sizeof cmd, "rm -rf %s", d);
     ck_assert_msg(system(cmd) == 0, "%s", cmd);
     free(d);
@@ -866,41 +814,41 @@ START_TEST(user_messages)
 {
     char out[8192], cmd[4096], abs_bin[2048], cwd[1024];
     ck_assert_msg(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
-    snprintf(abs_bin, sizeof abs_bin, "%s%s%s", bin()[0] == '/' ? "" : cwd, bin()[0] == '/' ? "" : "/", bin());
+    snprintf(abs_bin, sizeof abs_bin, "%s%s%s", test_bin()[0] == '/' ? "" : cwd, test_bin()[0] == '/' ? "" : "/", test_bin());
     ck_assert_msg(shb("--version", out, sizeof out) == 0 && strncmp(out, "equigrid ", 9) == 0 && strstr(out, "equigrid-checkpoint-1"), "--version: %s", out);
     ck_assert_msg(shb("trian configs/goal-none.ini", out, sizeof out) == 2 && strstr(out, "did you mean 'train'?"), "unknown command: %s", out);
     ck_assert_msg(shb("config configs/goal-none.ini", out, sizeof out) == 2 && strstr(out, "equigrid config show configs/goal-none.ini") && strlen(out) < 300, "config FILE: %s", out);
-    char *d = tmpdir();
+    char *d = test_tmpdir("train");
     const char *quick = "--quiet --set env.size=5 --set train.steps=200 --set train.learning_starts=500 --set eval.eval_episodes=2";
     snprintf(cmd, sizeof cmd, "cd %s && %s train %s/configs/goal-none.ini %s", d, abs_bin, cwd, quick);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "warning: train.steps = 200 <= train.learning_starts = 500"), "first run / warning: %s", out);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 0 && strstr(out, "runs/goal-none already holds a run; this one goes to runs/goal-none-2"), "second run: %s", out);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "warning: train.steps = 200 <= train.learning_starts = 500"), "first run / warning: %s", out);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "runs/goal-none already holds a run; this one goes to runs/goal-none-2"), "second run: %s", out);
     snprintf(cmd, sizeof cmd, "%s/runs/goal-none-2/checkpoint.safetensors", d);
     ck_assert_msg(access(cmd, F_OK) == 0, "runs/goal-none-2 holds no checkpoint");
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runs/goal-none %s", bin(), d, quick);
-    ck_assert_msg(sh(cmd, out, sizeof out) == 1 && strstr(out, "already holds a run"), "--out keeps the refusal: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/runs/goal-none %s", test_bin(), d, quick);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 1 && strstr(out, "already holds a run"), "--out keeps the refusal: %s", out);
     /* interrupted with SIGTERM: exit 143 and a hint that resumes */
     char log[600], metrics[600];
     snprintf(log, sizeof log, "%s/log.txt", d);
     snprintf(metrics, sizeof metrics, "%s/long/metrics.csv", d);
-    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/long --set env.size=5 --set 'run.name=a b' --set train.steps=100000000 --set train.checkpoint_every=0", bin(), d);
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/long --set env.size=5 --set 'run.name=a b' --set train.steps=100000000 --set train.checkpoint_every=0", test_bin(), d);
     pid_t pid = spawn(cmd, log);
     wait_for(metrics);
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
     size_t len;
-    char *text = slurp(log, &len);
+    char *text = test_slurp(log, &len);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 143, "SIGTERM: status %d: %s", st, text);
     char *hint = strstr(text, "continue with: ");
     ck_assert_msg(hint && strstr(hint, "--set env.size=5 --set 'run.name=a b' --set train.steps=100000000 --set train.checkpoint_every=0 --out ") && strstr(hint, " --resume"), "hint: %s", text);
     hint += strlen("continue with: equigrid ");
     hint[strcspn(hint, "\n")] = '\0';
-    snprintf(cmd, sizeof cmd, "%s %s", bin(), hint);
+    snprintf(cmd, sizeof cmd, "%s %s", test_bin(), hint);
     free(text);
     pid = spawn(cmd, log);
     for (int i = 0; i < 2000; i++) {
-        text = slurp(log, &len);
+        text = test_slurp(log, &len);
         int resuming = text && strstr(text, "(resuming)");
         free(text);
         if (resuming)
@@ -909,7 +857,7 @@ START_TEST(user_messages)
     }
     kill(pid, SIGINT);
     waitpid(pid, &st, 0);
-    text = slurp(log, &len);
+    text = test_slurp(log, &len);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130 && strstr(text, "(resuming)") && strstr(text, "interrupted at step"), "the hint's command: status %d: %s", st, text);
     free(text);
     snprintf(cmd, sizeof cmd, "rm -rf %s", d);

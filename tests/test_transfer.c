@@ -14,14 +14,9 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "testutil.h"
 #include "../experiments/plan.h"
 #include "../experiments/transfer.h"
-
-static const char *bin(void)
-{
-    const char *b = getenv("EQUIGRID_BIN");
-    return b && *b ? b : "./equigrid";
-}
 
 static char tmpdir[64];
 
@@ -298,7 +293,7 @@ END_TEST
  * map runs all three stages and writes a report with every row. */
 START_TEST(test_run_tiny)
 {
-    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
+    ck_assert_msg(access(test_bin(), X_OK) == 0, "%s is built (make test builds it)", test_bin());
     make_tmp();
     char path[128], text[2048], cmd[1024], file[256];
     const char *body = "[transfer]\nname = tiny\nseeds = 1\njobs = 2\ntd_steps = 200\nprior_updates = 50\nfinetune_steps = 200\n"
@@ -306,7 +301,7 @@ START_TEST(test_run_tiny)
                        "scratch_set = train.learning_starts=100\nscratch_set = eval.eval_every=0\n";
     snprintf(text, sizeof text, "%sout = %s/bad\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=300\nset = train.learning_starts=100\n", body, tmpdir);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/bad.log 2>&1", bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/bad.log 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) != 0, "an unsolved pretraining fails the command");
     snprintf(cmd, sizeof cmd, "grep -q 'pretraining did not solve its env on every seed.*\\[env lava\\] seed 1: greedy success' %s/bad.log", tmpdir);
     ck_assert_msg(system(cmd) == 0, "the message names env and seed (see %s/bad.log)", tmpdir);
@@ -314,7 +309,7 @@ START_TEST(test_run_tiny)
     ck_assert_msg(access(file, F_OK) != 0, "no zero-shot run after a failed pretraining");
     snprintf(text, sizeof text, "%sout = %s/good\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=8000\n", body, tmpdir);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/good.log 2>&1", bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/good.log 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) == 0, "the tiny transfer runs (see %s/good.log)", tmpdir);
     snprintf(file, sizeof file, "%s/good/transfer.md", tmpdir);
     FILE *f = fopen(file, "r");
@@ -340,7 +335,7 @@ START_TEST(test_run_tiny)
     /* --collect with seeds that never ran: the pretraining check names them */
     snprintf(text, sizeof text, "[transfer]\nseeds = 1,2,3\n%sout = %s/good\n[env lava]\nconfig = configs/transfer/lava-wall.ini\nset = train.steps=8000\n", strstr(body, "jobs"), tmpdir);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --collect --quiet > %s/collect.log 2>&1; grep -q 'pretraining did not solve.*lava-plain/seed-2/eval.csv: cannot open' %s/collect.log", bin(), path, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --collect --quiet > %s/collect.log 2>&1; grep -q 'pretraining did not solve.*lava-plain/seed-2/eval.csv: cannot open' %s/collect.log", test_bin(), path, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "--collect with seeds 2, 3 never run: the pretraining check names them (see %s/collect.log)", tmpdir);
     snprintf(file, sizeof file, "%s/good/transfer.png", tmpdir);
     ck_assert_msg(access(file, F_OK) == 0, "transfer.png written");
@@ -383,7 +378,7 @@ static int same_file(const char *a, const char *b)
 
 START_TEST(test_emit_chain)
 {
-    ck_assert_msg(access(bin(), X_OK) == 0, "%s is built (make test builds it)", bin());
+    ck_assert_msg(access(test_bin(), X_OK) == 0, "%s is built (make test builds it)", test_bin());
     make_tmp();
     char path[128], text[2048], cmd[1024], a[256], b[256];
     const char *body = "[transfer]\nname = chain\nseeds = 1\njobs = 2\nmethods = equitune, lambda\nfits = prior\nprior_updates = 50\nfinetune_steps = 200\n"
@@ -393,17 +388,17 @@ START_TEST(test_emit_chain)
     /* the reference: the same experiment run locally */
     snprintf(text, sizeof text, "%sout = %s/local\n%s", body, tmpdir, env);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/local.log 2>&1", bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/local.log 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) == 0, "the local transfer runs (see %s/local.log)", tmpdir);
     snprintf(text, sizeof text, "%sout = %s/jobs\n%s", body, tmpdir, env);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --collect > /dev/null 2>&1", bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --collect > /dev/null 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) >> 8 == 2, "--emit-jobs with --collect is a usage error");
-    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --quiet", bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --quiet", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) == 0, "--emit-jobs: %s", cmd);
     snprintf(a, sizeof a, "%s/jobs/pretrain/lava-plain/seed-1", tmpdir);
     ck_assert_msg(access(a, F_OK) != 0, "--emit-jobs runs nothing");
-    snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain > %s/check.log 2>&1; test $? = 1 && grep -q 'pretraining did not solve.*lava-plain/seed-1/eval.csv: cannot open' %s/check.log", bin(), path, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain > %s/check.log 2>&1; test $? = 1 && grep -q 'pretraining did not solve.*lava-plain/seed-1/eval.csv: cannot open' %s/check.log", test_bin(), path, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "--check-pretrain before pretraining fails naming the run (see %s/check.log)", tmpdir);
     const char *stages[] = {"pretrain", "zeroshot", "finetune"};
     const int lines[] = {1, 1 + 2, 2 + 2}; /* plain (+ scratch) + equitune and lambda-prior */
@@ -411,13 +406,13 @@ START_TEST(test_emit_chain)
         snprintf(a, sizeof a, "%s/lists/%s.txt", tmpdir, stages[k]);
         ck_assert_msg(run_jobs(a) == lines[k], "%s: %d lines, each runs", a, lines[k]);
         if (k == 0) {
-            snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain | grep -q 'pretraining solved every env on every seed: 1 runs'", bin(), path);
+            snprintf(cmd, sizeof cmd, "%s transfer %s --check-pretrain | grep -q 'pretraining solved every env on every seed: 1 runs'", test_bin(), path);
             ck_assert_msg(system(cmd) == 0, "--check-pretrain passes once pretraining solved the env");
         }
     }
     snprintf(a, sizeof a, "%s/lists/finetune.txt", tmpdir);
     ck_assert_msg(run_jobs(a) == 4, "a finished job list runs again (each line skips its done run)");
-    snprintf(cmd, sizeof cmd, "%s transfer %s --collect > %s/collect.log 2>&1 && grep -q 'Wall time: pretrain not recorded, zero-shot not recorded' %s/collect.log", bin(), path, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --collect > %s/collect.log 2>&1 && grep -q 'Wall time: pretrain not recorded, zero-shot not recorded' %s/collect.log", test_bin(), path, tmpdir, tmpdir);
     ck_assert_msg(system(cmd) == 0, "--collect writes the report, without made-up wall times (see %s/collect.log)", tmpdir);
     snprintf(a, sizeof a, "%s/local/transfer.csv", tmpdir);
     snprintf(b, sizeof b, "%s/jobs/transfer.csv", tmpdir);
