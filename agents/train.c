@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/file.h"
 #include "../core/atomicfile.h"
 #include "../core/clock.h"
 #include "../core/progress.h"
@@ -595,10 +596,18 @@ static int eval_row(Run *r, TrainResult *res, char *err, size_t errlen)
     return ev.success > r->best_success ? best_save(r, ev.success, err, errlen) : 0;
 }
 
-/* Creates the run directory (noting whether it existed) and names the
- * files in it. */
+/* Creates the run directory and its missing parents (noting whether the
+ * run directory existed) and names the files in it. */
 static int run_paths(Run *r, const char *dir, char *err, size_t errlen)
 {
+    char parent[sizeof r->dir];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        if (file_mkdir_p(parent, err, errlen) != 0)
+            return -1;
+    }
     if (mkdir(dir, 0777) == 0)
         r->created_dir = 1;
     else if (errno != EEXIST) {
@@ -859,8 +868,13 @@ static int run_loop(Run *r, const TrainOptions *opt, TrainResult *res, char *err
     r->last_draw = 0.0;
     r->step0 = r->step;
     if (r->step == 0 && r->agent->updates == 0) /* a fresh run, before its first env step */
-        for (int k = 0; k < c->train.prior_updates; k++)
-            agent_prior_update(r->agent);
+        for (int k = 0; k < c->train.prior_updates; k++) {
+            float loss = agent_prior_update(r->agent);
+            if (k == 0)
+                res->prior_loss_first = loss;
+            res->prior_loss_last = loss;
+            res->prior_updates++;
+        }
     while (r->step < c->train.steps) {
         if (opt->stop && *opt->stop) {
             r->stopped = 1;

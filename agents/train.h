@@ -41,7 +41,9 @@ typedef struct {
     int interrupted;                /* stopped by *stop before the end */
     int already_finished;           /* resumed a run that had reached [train] steps: nothing was changed */
     double seconds;
-    double updates;
+    double updates;                 /* TD updates in this call */
+    long prior_updates;             /* prior-only updates of a fresh run before its first env step (train.prior_updates) */
+    float prior_loss_first, prior_loss_last; /* the prior's loss on the first and the last of them */
     double update_seconds;          /* wall time inside the update steps (sample, batch, forward, backward, Adam) */
     double update_sym_seconds;      /* the symmetrizer's share of it (qmodel_timing of both networks), acting left out */
     EvalResult final;               /* last evaluation (valid if final.episodes > 0) */

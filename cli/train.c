@@ -178,6 +178,8 @@ int cmd_train(int argc, char **argv)
                    res.seconds > 0 ? (double)res.steps_run / res.seconds : 0.0, res.updates);
         else
             printf("trained %ld steps, %ld episodes in %.1f s (%.0f steps/s, %.0f updates)\n", res.steps, res.episodes, res.seconds, res.seconds > 0 ? (double)res.steps / res.seconds : 0.0, res.updates);
+        if (res.prior_updates > 0)
+            printf("canonicalization prior: %ld updates before the first env step, its loss %.4f on the first, %.4f on the last\n", res.prior_updates, (double)res.prior_loss_first, (double)res.prior_loss_last);
         printf("eval over %d episodes: return %.3f ± %.3f, success %.1f %%, length %.1f ± %.1f\n", res.final.episodes, res.final.ret_mean, res.final.ret_std, 100.0 * res.final.success, res.final.len_mean, res.final.len_std);
         printf("run directory: %s\n", out);
     }

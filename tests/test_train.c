@@ -644,6 +644,9 @@ START_TEST(command_line)
     ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "train failed: %s", out);
     snprintf(cmd, sizeof cmd, "%s eval %s/run/checkpoint.safetensors --episodes 7 --json --set env.orientation=random", test_bin(), d);
     ck_assert_msg(test_sh(cmd, out, sizeof out) == 0, "eval failed: %s", out);
+    /* a prior fit into a run directory whose parents do not exist yet: made, and the fit reported */
+    snprintf(cmd, sizeof cmd, "%s train configs/goal-none.ini --out %s/new/parents/prior --set env.size=5 --set symmetry.method=canonical --set symmetry.prior=1 --set train.prior_updates=20 --set train.steps=0 --set train.freeze_q=true --set eval.eval_episodes=2 --set network.init=%s/run/checkpoint.safetensors", test_bin(), d, d);
+    ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "canonicalization prior: 20 updates before the first env step, its loss "), "prior fit into new parent directories: %s", out);
     /* network.init: reported once loaded, and a missing file is an error before any training */
     snprintf(cmd, sizeof cmd, "%s train configs/goal-lambda.ini --out %s/init --set env.size=5 --set train.steps=200 --set eval.eval_episodes=2 --set network.init=%s/run/checkpoint.safetensors", test_bin(), d, d);
     ck_assert_msg(test_sh(cmd, out, sizeof out) == 0 && strstr(out, "base network initialised from"), "train from network.init: %s", out);
