@@ -108,17 +108,19 @@ static int stages_prepare(const TransferSpec *t, const TransferArgs *a, CompareS
     return 0;
 }
 
-/* Runs one stage and records its wall time in *secs; returns
- * experiment_run_spec's status. */
+/* Runs one stage; its wall time, summed over every invocation that ran
+ * something (an interrupted one too), goes to *secs and the stage's
+ * seconds.txt. Returns experiment_run_spec's status. */
 static int stage_run(const CompareSpec *st, const TransferArgs *a, const char *exe, int jobs, double *secs)
 {
     char err[1024];
-    double t0 = clock_seconds();
+    double before = transfer_stage_seconds(st), t0 = clock_seconds();
     int r = experiment_run_spec(st, a->sets, a->nsets, exe, jobs, a->quiet, "transfer");
-    *secs = clock_seconds() - t0;
-    /* a resumed stage with nothing to do keeps the time it first took */
-    if (r == 0 && *secs > 2.0)
-        transfer_stage_seconds_write(st, *secs, err, sizeof err);
+    double took = clock_seconds() - t0;
+    *secs = (before > 0 ? before : 0) + took;
+    /* an invocation that found the stage done adds its few milliseconds */
+    if (transfer_stage_seconds_write(st, *secs, err, sizeof err) != 0 && !a->quiet)
+        fprintf(stderr, "equigrid transfer: warning: %s\n", err);
     if (r != 0 && !experiment_stop)
         fprintf(stderr, "equigrid transfer: stage %s had failed runs; later stages need its checkpoints, so stopping here (rerun to retry)\n", st->name);
     return r;

@@ -390,6 +390,14 @@ START_TEST(test_emit_chain)
     spec(path, sizeof path, text);
     snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/local.log 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) == 0, "the local transfer runs (see %s/local.log)", tmpdir);
+    /* a rerun that has work to do adds its time to the stage's recorded wall time */
+    snprintf(cmd, sizeof cmd, "rm -r %s/local/zeroshot/lava-equitune-d4 && echo 1000 > %s/local/zeroshot/seconds.txt && %s transfer %s --quiet > /dev/null 2>&1", tmpdir, tmpdir, test_bin(), path);
+    ck_assert_msg(system(cmd) == 0, "the rerun: %s", cmd);
+    snprintf(a, sizeof a, "%s/local/zeroshot/seconds.txt", tmpdir);
+    FILE *f = fopen(a, "r");
+    double secs = 0;
+    ck_assert_msg(f && fscanf(f, "%lf", &secs) == 1 && secs > 1000 && secs < 1100, "zeroshot wall time summed over both invocations: %g", secs);
+    fclose(f);
     snprintf(text, sizeof text, "%sout = %s/jobs\n%s", body, tmpdir, env);
     spec(path, sizeof path, text);
     snprintf(cmd, sizeof cmd, "%s transfer %s --emit-jobs %s/lists --collect > /dev/null 2>&1", test_bin(), path, tmpdir);
