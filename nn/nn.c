@@ -14,9 +14,11 @@
  * one-output head (the lambda network's shape: sparse layer, ReLU, one
  * output), whose forward and backward make one pass per row with the same
  * operations in the same order (head_forward, head_backward_cols). CNN
- * activations are channel-last (conv.h), so each convolution is im2col then
- * one GEMM per chunk of whole samples, written straight into the next
- * layer's input, and the flatten is free. Every kernel can be split over a
+ * activations are channel-last (conv.h), so each convolution works on
+ * chunks of whole samples, written straight into the next layer's input,
+ * and the flatten is free: with output channels a multiple of 8 by conv.h's
+ * direct kernels (forward with bias and ReLU, input and weight gradients),
+ * else by im2col then one GEMM per chunk. Every kernel can be split over a
  * Pool (run.threads) by rows, columns or chunks, never by timing. All
  * activations live in one workspace block owned by the Net, grown
  * geometrically when a larger batch arrives, so forward and backward never
@@ -40,7 +42,10 @@ enum { NET_LAYERS_MAX = 2 * NET_MAX_LAYERS + 1 };
  * (rows*hw, 9*C) takes about CHUNK_FLOATS floats, so that it stays in the
  * core's L2 cache between being written and being multiplied: one im2col and
  * one GEMM over all |G|*B views would stream a 24 MB matrix through memory
- * for the 16-channel layer of the bench CNN, several times per update. */
+ * for the 16-channel layer of the bench CNN, several times per update. The
+ * direct kernels need no such matrix; they keep the chunks (each chunk's
+ * weight gradient has its own slot, summed in chunk order) so that results
+ * do not depend on the thread count. */
 enum { CHUNK_FLOATS = 1 << 17 };
 
 typedef struct {
@@ -85,7 +90,7 @@ struct Net {
     SparseRows in;
     int skip;        /* entries at the start of each row list that belong to the prefix */
     float *pre;      /* (maxw): bias + the prefix terms; MLP backward scratch */
-    float *tcols;    /* CNN, per thread (nb*hw, 9*maxc): im2col scratch */
+    float *tcols;    /* CNN, per thread (nb*hw, 9*maxc): im2col scratch, or the direct kernels' padded sample (conv_pad_floats <= that) */
     float *tsum;     /* CNN, per thread (hw*maxc): first layer's gradient summed over a chunk */
     float *tdx;      /* CNN, per thread (nb*hw, in_c): the input gradient in NHWC */
 };
@@ -939,6 +944,10 @@ static void k_conv_forward(const Task *k, int t, int T)
         }
         const int R = (s1 - s0) * hw;
         float *out = L->act + (size_t)s0 * hw * Co;
+        if (conv_direct_ok(Co)) {
+            conv_direct(out, k->x + (size_t)s0 * hw * Ci, L->wt, k->bias, cols, s1 - s0, Ci, Co, n, k->relu);
+            continue;
+        }
         conv_im2col(cols, k->x + (size_t)s0 * hw * Ci, s1 - s0, Ci, n);
         gemm(0, 0, R, Co, 9 * Ci, 1.0f, cols, 9 * Ci, L->wt, Co, 0.0f, out, Co);
         bias_relu_rows(out, k->bias, R, Co, k->relu);
@@ -1011,6 +1020,8 @@ static void k_conv_backward(const Task *k, int t, int T)
             bias_backward(db, gc, R, Co, Co);
             if (k->l == 0) {
                 conv_first_dw(net, L, g, s0, s1, dwt, net->tsum + (size_t)t * hw * net->maxc);
+            } else if (conv_direct_ok(Co)) {
+                conv_direct_dw(dwt, k->x + (size_t)s0 * hw * Ci, gc, cols, s1 - s0, Ci, Co, n);
             } else {
                 conv_im2col(cols, k->x + (size_t)s0 * hw * Ci, s1 - s0, Ci, n);
                 gemm(1, 0, 9 * Ci, Co, R, 1.0f, cols, 9 * Ci, gc, Co, 0.0f, dwt, Co);
@@ -1018,6 +1029,10 @@ static void k_conv_backward(const Task *k, int t, int T)
         }
         if (k->dx) {
             float *dx = k->l == 0 ? net->tdx + (size_t)t * net->nb * hw * net->spec.in_c : k->dx + (size_t)s0 * hw * Ci;
+            if (k->l > 0 && conv_direct_ok(Ci)) {
+                conv_direct(dx, gc, L->wm, NULL, cols, s1 - s0, Co, Ci, n, 0);
+                continue;
+            }
             conv_im2col(cols, gc, s1 - s0, Co, n);
             gemm(0, 0, R, Ci, 9 * Co, 1.0f, cols, 9 * Co, L->wm, Ci, 0.0f, dx, Ci);
             if (k->l == 0)

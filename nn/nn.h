@@ -129,7 +129,10 @@ typedef struct {
 /* Lists the GEMMs of one forward (backward = 0) or of one backward with
  * parameter gradients and no input gradient (backward = 1) over B rows, on
  * one thread, into out (at most max); returns how many there are. For the
- * GFLOP/s of BLAS on the shapes a network really multiplies. */
+ * GFLOP/s of BLAS on the shapes a network really multiplies. A convolution
+ * after the first is listed as its im2col product per chunk (rows*n*n x Co
+ * x 9*Ci, and the backward's two), also where the direct kernels of conv.h
+ * compute that product without BLAS. */
 int net_gemms(const Net *net, int B, int backward, NetGemm *out, int max);
 
 /* Adam with bias correction over a contiguous slice of parameters. */

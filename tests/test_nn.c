@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../core/clock.h"
+#include "../nn/conv.h"
 #include "../nn/gemm.h"
 #include "../nn/nn.h"
 #include "check_main.h"
@@ -825,6 +826,82 @@ START_TEST(test_pool_split)
 }
 END_TEST
 
+/* conv_direct and conv_direct_dw against double-precision loops on
+ * shapes that cover the tiles: 8-, 16- and 24-wide channel blocks, input
+ * channels that are not a multiple of the weight gradient's block, rows
+ * wider than one tile (n = 13), single-cell grids; with and without bias
+ * and ReLU. The scratch is filled with garbage first: the kernels must not
+ * depend on it. */
+START_TEST(test_conv_direct)
+{
+    static const int shapes[][3] = {{16, 16, 9}, {5, 8, 13}, {8, 24, 1}, {3, 16, 2}, {24, 8, 7}, {1, 32, 4}};
+    enum { NB = 3 };
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int Ci = shapes[c][0], Co = shapes[c][1], n = shapes[c][2], hw = n * n;
+        ck_assert_msg(conv_direct_ok(Co) && !conv_direct_ok(Co + 1) && !conv_direct_ok(0), "conv_direct_ok(%d)", Co);
+        Rng rng;
+        rng_seed(&rng, 300 + c, 0);
+        float *x = xalloc((size_t)NB * hw * Ci), *wt = xalloc((size_t)9 * Ci * Co), *bias = xalloc((size_t)Co);
+        float *g = xalloc((size_t)NB * hw * Co), *out = xalloc((size_t)NB * hw * Co), *dwt = xalloc((size_t)9 * Ci * Co);
+        float *pad = xalloc(conv_pad_floats(Ci, n));
+        fill_uniform(&rng, x, (size_t)NB * hw * Ci, -1.0f, 1.0f);
+        fill_uniform(&rng, wt, (size_t)9 * Ci * Co, -0.5f, 0.5f);
+        fill_uniform(&rng, bias, (size_t)Co, -0.5f, 0.5f);
+        fill_uniform(&rng, g, (size_t)NB * hw * Co, -1.0f, 1.0f);
+        fill_uniform(&rng, dwt, (size_t)9 * Ci * Co, -1.0f, 1.0f);
+        float *dwt0 = xalloc((size_t)9 * Ci * Co);
+        memcpy(dwt0, dwt, (size_t)9 * Ci * Co * sizeof(float));
+        for (int mode = 0; mode < 2; mode++) {
+            for (size_t i = 0; i < conv_pad_floats(Ci, n); i++)
+                pad[i] = 1e9f;
+            conv_direct(out, x, wt, mode ? bias : NULL, pad, NB, Ci, Co, n, mode);
+            for (int s = 0; s < NB; s++)
+                for (int y = 0; y < n; y++)
+                    for (int xx = 0; xx < n; xx++)
+                        for (int co = 0; co < Co; co++) {
+                            double acc = mode ? bias[co] : 0.0;
+                            for (int t = 0; t < 9; t++) {
+                                int yy = y + t / 3 - 1, xs = xx + t % 3 - 1;
+                                if (yy < 0 || yy >= n || xs < 0 || xs >= n)
+                                    continue;
+                                for (int ci = 0; ci < Ci; ci++)
+                                    acc += (double)x[((size_t)s * hw + yy * n + xs) * Ci + ci] * wt[((size_t)t * Ci + ci) * Co + co];
+                            }
+                            if (mode && acc < 0.0)
+                                acc = 0.0;
+                            float got = out[((size_t)s * hw + y * n + xx) * Co + co];
+                            ck_assert_msg(fabs(got - acc) <= 1e-5 * (1.0 + fabs(acc)), "Ci %d Co %d n %d mode %d: out[%d,%d,%d,%d] = %.9g, reference %.9g", Ci, Co, n, mode, s, y, xx, co, got, acc);
+                        }
+        }
+        for (size_t i = 0; i < conv_pad_floats(Ci, n); i++)
+            pad[i] = -1e9f;
+        conv_direct_dw(dwt, x, g, pad, NB, Ci, Co, n);
+        for (int t = 0; t < 9; t++)
+            for (int ci = 0; ci < Ci; ci++)
+                for (int co = 0; co < Co; co++) {
+                    double acc = dwt0[((size_t)t * Ci + ci) * Co + co];
+                    for (int s = 0; s < NB; s++)
+                        for (int y = 0; y < n; y++)
+                            for (int xx = 0; xx < n; xx++) {
+                                int yy = y + t / 3 - 1, xs = xx + t % 3 - 1;
+                                if (yy >= 0 && yy < n && xs >= 0 && xs < n)
+                                    acc += (double)x[((size_t)s * hw + yy * n + xs) * Ci + ci] * g[((size_t)s * hw + y * n + xx) * Co + co];
+                            }
+                    float got = dwt[((size_t)t * Ci + ci) * Co + co];
+                    ck_assert_msg(fabs(got - acc) <= 1e-5 * (1.0 + fabs(acc)), "Ci %d Co %d n %d: dwt[%d,%d,%d] = %.9g, reference %.9g", Ci, Co, n, t, ci, co, got, acc);
+                }
+        free(dwt0);
+        free(pad);
+        free(dwt);
+        free(out);
+        free(g);
+        free(bias);
+        free(wt);
+        free(x);
+    }
+}
+END_TEST
+
 /* ---------- layer and network gradients ---------- */
 
 START_TEST(test_grad_layers)
@@ -838,6 +915,14 @@ START_TEST(test_grad_layers)
     grad_case(&conv, 3, 0, 0.3f, 103, "conv + flatten + dense");
     NetSpec deep = cnn_spec(2, 4, 2, c2, 1, h1, 3);
     grad_case(&deep, 2, 0, 0.3f, 104, "conv, conv, dense, dense");
+    /* channels that take the direct kernels: conv 8 -> 16 (forward, input
+     * gradient and weight gradient direct), and 5 -> 8 (input gradient by
+     * im2col, the rest direct) */
+    int c8[2] = {8, 16}, c5[2] = {5, 8};
+    NetSpec direct = cnn_spec(2, 4, 2, c8, 0, NULL, 3);
+    grad_case(&direct, 2, 0, 0.3f, 107, "conv 8, conv 16 (direct kernels), dense");
+    NetSpec mixed = cnn_spec(2, 3, 2, c5, 0, NULL, 3);
+    grad_case(&mixed, 2, 0, 0.3f, 108, "conv 5, conv 8 (direct forward and weight gradient), dense");
     int h70[1] = {70};
     NetSpec one = mlp_spec(2, 3, 1, h70, 1); /* a lambda-like net: one output, no GEMM */
     grad_case(&one, 5, 0, 0.5f, 105, "sparse 70-wide + one-output dense layer");
@@ -1360,6 +1445,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_sparse_first_layer);
     tcase_add_test(tc, test_sparse_input_path);
     tcase_add_test(tc, test_cnn_chunks);
+    tcase_add_test(tc, test_conv_direct);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 30);
