@@ -27,19 +27,9 @@ int cli_take_set(int argc, char **argv, int i, const char **sets, int *nsets)
 /* Loads CONFIG, applies the overrides, validates; prints errors itself. */
 int cli_load_config(Config *cfg, const char *path, const char **sets, int nsets, const char *cmd)
 {
-    char err[1024];
-    config_default(cfg);
-    if (config_load(cfg, path, err, sizeof err) != 0) {
+    char err[1200];
+    if (config_read(cfg, path, sets, nsets, err, sizeof err) != 0) {
         fprintf(stderr, "equigrid %s: %s\n", cmd, err);
-        return -1;
-    }
-    for (int i = 0; i < nsets; i++)
-        if (config_set(cfg, sets[i], err, sizeof err) != 0) {
-            fprintf(stderr, "equigrid %s: %s\n", cmd, err);
-            return -1;
-        }
-    if (config_validate(cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "equigrid %s: %s: %s\n", cmd, path, err);
         return -1;
     }
     if (!cfg->run.name[0]) {

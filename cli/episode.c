@@ -52,17 +52,6 @@ static int open_env(Episode *ep, char *err, size_t errlen)
     return 0;
 }
 
-static int load_ini(Config *cfg, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
-{
-    config_default(cfg);
-    if (config_load(cfg, path, err, errlen) != 0)
-        return -1;
-    for (int i = 0; i < nsets; i++)
-        if (config_set(cfg, sets[i], err, errlen) != 0)
-            return -1;
-    return config_validate(cfg, err, errlen);
-}
-
 int episode_open(Episode *ep, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
 {
     memset(ep, 0, sizeof *ep);
@@ -79,7 +68,7 @@ int episode_open(Episode *ep, const char *path, const char *const *sets, int nse
             return -1;
         ep->cfg = ep->agent->cfg;
     } else {
-        if (load_ini(&ep->cfg, path, sets, nsets, err, errlen) != 0)
+        if (config_read(&ep->cfg, path, sets, nsets, err, errlen) != 0)
             return -1;
         ep->untrained = 1;
     }
@@ -117,7 +106,7 @@ int episode_open_env(Episode *ep, const char *spec, const char *const *sets, int
             return -1;
         }
         fclose(f);
-        if (load_ini(&ep->cfg, spec, sets, nsets, err, errlen) != 0)
+        if (config_read(&ep->cfg, spec, sets, nsets, err, errlen) != 0)
             return -1;
     }
     if (open_env(ep, err, errlen) != 0) {

@@ -831,6 +831,22 @@ static int str_is(const char *field, const char *s)
     return strcmp(field, s) == 0;
 }
 
+int config_read(Config *c, const char *path, const char *const *sets, int nsets, char *err, size_t errlen)
+{
+    config_default(c);
+    if (config_load(c, path, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < nsets; i++)
+        if (config_set(c, sets[i], err, errlen) != 0)
+            return -1;
+    char why[1024];
+    if (config_validate(c, why, sizeof why) != 0) {
+        errmsg_set(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
 int config_validate(const Config *c, char *err, size_t errlen)
 {
     /* Every field on its own: format it and parse it back with its key's rules. */

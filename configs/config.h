@@ -88,6 +88,10 @@ void config_default(Config *c);
 int config_load(Config *c, const char *path, char *err, size_t errlen);
 /* Applies one "section.key=value" override; errors name "--set" and the key. */
 int config_set(Config *c, const char *assignment, char *err, size_t errlen);
+/* The usual way to a config: defaults, then the INI file at path, then the
+ * overrides sets[0..nsets) in order, then config_validate. Returns 0, or -1
+ * with the first message (a validation failure reads "path: what ..."). */
+int config_read(Config *c, const char *path, const char *const *sets, int nsets, char *err, size_t errlen);
 /* Cross-field checks (e.g. env.map needed when env.name = map, eps_end <=
  * eps_start, batch_size <= buffer_size). Returns 0 or -1 with a message. */
 int config_validate(const Config *c, char *err, size_t errlen);

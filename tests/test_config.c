@@ -418,6 +418,28 @@ END_TEST
 
 /* ---- validate ---- */
 
+/* config_read: defaults under the file, overrides in order over it, then
+ * the cross-field checks, whose message names the file. */
+START_TEST(test_read)
+{
+    char path[64], err[ERRLEN] = "";
+    const char *text = "[train]\nsteps = 10\nlr = 0.5\n";
+    write_temp(path, sizeof path, text, strlen(text));
+    Config c, d;
+    config_default(&d);
+    memset(&c, 0x5a, sizeof c);
+    const char *sets[] = {"train.steps=20", "train.steps=30", "agent.gamma=0.5"};
+    ck_assert_msg(config_read(&c, path, sets, 3, err, sizeof err) == 0, "config_read: %s", err);
+    ck_assert_msg(c.train.steps == 30 && c.train.lr == 0.5f && c.agent.gamma == 0.5f, "file then sets in order (steps %ld)", c.train.steps);
+    ck_assert_msg(c.train.batch_size == d.train.batch_size && strcmp(c.env.name, d.env.name) == 0, "defaults under the file");
+    const char *bad[] = {"train.batch_size=64", "train.buffer_size=32"};
+    ck_assert_msg(config_read(&c, path, bad, 2, err, sizeof err) == -1 && strncmp(err, path, strlen(path)) == 0 && strstr(err, "batch_size"), "validation names the file: %s", err);
+    const char *unknown[] = {"train.nope=1"};
+    ck_assert_msg(config_read(&c, path, unknown, 1, err, sizeof err) == -1 && strstr(err, "--set train.nope=1"), "a bad override is named: %s", err);
+    remove(path);
+}
+END_TEST
+
 START_TEST(test_validate)
 {
     Config c;
@@ -690,6 +712,7 @@ static Suite *config_suite(void)
     ADD(s, set);
     ADD(s, set_errors);
     ADD(s, validate);
+    ADD(s, read);
     ADD(s, round_trip_ini);
     ADD(s, round_trip_random);
     ADD(s, string_round_trip);
