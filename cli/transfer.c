@@ -15,7 +15,7 @@
 
 static void transfer_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet]\n\n"
+    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet] [--progress-every S]\n\n"
                "Runs the transfer protocol (see the README) as three compare stages under [transfer] out:\n"
                "pretrain/ (plain DQN, orientation identity; the experiment stops there, naming env and seed,\n"
                "unless every run reaches greedy success pretrain_success), zeroshot/ (the pretrained network\n"
@@ -24,7 +24,8 @@ static void transfer_usage(FILE *f)
                "transfer.png and transfer.svg: final success and w_pretrain (the weight on the pretraining\n"
                "orientation's view), mean and 95 %% bootstrap interval over seeds. Resumable like compare;\n"
                "--collect only rebuilds the report. --set overrides a key in every run of every stage, after\n"
-               "the spec's own sets, as compare's --set does.\n\n"
+               "the spec's own sets, as compare's --set does. When stderr is not a terminal (a log), a plain\n"
+               "progress line every --progress-every S seconds (default 10) replaces the progress bar.\n\n"
                "For a cluster, --emit-jobs DIR runs nothing and writes one job list per stage, DIR/pretrain.txt,\n"
                "DIR/zeroshot.txt and DIR/finetune.txt (one shell command per run, as compare --emit-jobs);\n"
                "zeroshot and finetune start from pretrain's checkpoints, so they run once --check-pretrain\n"
@@ -73,6 +74,9 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
                 return 2;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             a->quiet = 1;
+        } else if (strcmp(argv[i], "--progress-every") == 0) {
+            if (cli_take_progress_every(argc, argv, i++, &experiment_progress_every, "transfer") < 0)
+                return 2;
         } else if (strcmp(argv[i], "--collect") == 0) {
             a->collect = 1;
         } else if (strcmp(argv[i], "--check-pretrain") == 0) {
@@ -87,7 +91,7 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
         }
     }
     if (!a->spec || (a->emit != NULL) + a->check + a->collect > 1) {
-        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet]\n");
+        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet] [--progress-every S]\n");
         return 2;
     }
     return 0;

@@ -388,8 +388,10 @@ START_TEST(test_emit_chain)
     /* the reference: the same experiment run locally */
     snprintf(text, sizeof text, "%sout = %s/local\n%s", body, tmpdir, env);
     spec(path, sizeof path, text);
-    snprintf(cmd, sizeof cmd, "%s transfer %s --quiet > %s/local.log 2>&1", test_bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s transfer %s --progress-every 0.2 > %s/local.log 2>&1", test_bin(), path, tmpdir);
     ck_assert_msg(system(cmd) == 0, "the local transfer runs (see %s/local.log)", tmpdir);
+    snprintf(cmd, sizeof cmd, "grep -q '^progress: 1/1 runs (100 %%)' %s/local.log && grep -q '^progress: 4/4 runs (100 %%)' %s/local.log", tmpdir, tmpdir);
+    ck_assert_msg(system(cmd) == 0, "stderr not a terminal: plain progress lines per stage (see %s/local.log)", tmpdir);
     /* a rerun that has work to do adds its time to the stage's recorded wall time */
     snprintf(cmd, sizeof cmd, "rm -r %s/local/zeroshot/lava-equitune-d4 && echo 1000 > %s/local/zeroshot/seconds.txt && %s transfer %s --quiet > /dev/null 2>&1", tmpdir, tmpdir, test_bin(), path);
     ck_assert_msg(system(cmd) == 0, "the rerun: %s", cmd);
