@@ -353,8 +353,8 @@ float agent_prior_update(Agent *a)
     memset(a->grads, 0, a->nparams * sizeof(float));
     float loss = prior_batch_grad(a);
     size_t from = a->adam_from, len = a->nparams - a->adam_from;
-    clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm);
-    adam_step(&a->adam, a->params + from, a->grads + from);
+    clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm, a->pool);
+    adam_step(&a->adam, a->params + from, a->grads + from, a->pool);
     a->updates++;
     a->last_prior = loss;
     return loss;
@@ -389,8 +389,8 @@ float agent_update(Agent *a, const float *obs, const int *action, const float *r
     if (a->cfg.symmetry.prior > 0.0f && a->prior_n > 0)
         a->last_prior = prior_batch_grad(a);
     size_t from = a->adam_from, len = a->nparams - a->adam_from;
-    clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm);
-    adam_step(&a->adam, a->params + from, a->grads + from);
+    clip_grad_norm(a->grads + from, len, a->cfg.train.max_grad_norm, a->pool);
+    adam_step(&a->adam, a->params + from, a->grads + from, a->pool);
     a->updates++;
     a->last_loss = loss;
     a->last_q = (float)(qsum / B);

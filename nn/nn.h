@@ -144,12 +144,16 @@ typedef struct {
 } Adam;
 int adam_init(Adam *a, size_t n, float lr, float beta1, float beta2, float eps);
 void adam_free(Adam *a);
-/* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
-void adam_step(Adam *a, float *params, const float *grads);
+/* One step: params -= lr * mhat / (sqrt(vhat) + eps), split over pool's
+ * threads (NULL: one) by ranges; the same bits for any thread count. */
+void adam_step(Adam *a, float *params, const float *grads, Pool *pool);
 
 /* Scales grads so their global L2 norm is at most max_norm (if max_norm > 0);
- * returns the norm before clipping. */
-float clip_grad_norm(float *grads, size_t n, float max_norm);
+ * returns the norm before clipping. Split over pool (NULL: one thread) by
+ * ranges, the ranges' partial sums added in order: a fixed thread count
+ * gives fixed bits, and one thread the sums of a plain loop with eight
+ * partial sums. */
+float clip_grad_norm(float *grads, size_t n, float max_norm, Pool *pool);
 
 typedef enum { LOSS_HUBER, LOSS_MSE } LossKind;
 /* TD loss on the chosen action, d = q[b, act[b]] - target[b]:

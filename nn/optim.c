@@ -6,6 +6,7 @@
 #include "nn.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,42 +42,133 @@ void adam_free(Adam *a)
     a->v = NULL;
 }
 
-/* One Adam step over the a->n parameters (t counts from 1). */
-void adam_step(Adam *a, float *params, const float *grads)
+/* Below this many parameters Adam and clipping stay on the caller's
+ * thread: splitting costs more than the loop (a few microseconds). */
+enum { OPT_PAR_MIN = 1 << 15 };
+
+/* Threads of pool to split n floats over. */
+static int opt_threads(const Pool *pool, size_t n)
 {
-    a->t++;
+    return n >= OPT_PAR_MIN && n <= (size_t)INT_MAX ? pool_threads(pool) : 1;
+}
+
+typedef struct {
+    const Adam *a;
+    float *params;
+    const float *grads;
+    float step, inv_sqrt_bc2;
+    int T;
+} AdamTask;
+
+/* Adam on the parameters [lo, hi). */
+static void adam_range(const Adam *a, float *restrict p, const float *restrict g, float step, float inv_sqrt_bc2, size_t lo, size_t hi)
+{
     float b1 = a->beta1, b2 = a->beta2, eps = a->eps;
     float c1 = (float)(1.0 - (double)b1), c2 = (float)(1.0 - (double)b2);
-    float step = (float)((double)a->lr / (1.0 - pow((double)b1, (double)a->t)));
-    float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)b2, (double)a->t)));
-    float *restrict p = params, *restrict m = a->m, *restrict v = a->v;
-    const float *restrict g = grads;
-    for (size_t i = 0; i < a->n; i++) {
+    float *restrict m = a->m, *restrict v = a->v;
+    for (size_t i = lo; i < hi; i++) {
         m[i] = b1 * m[i] + c1 * g[i];
         v[i] = b2 * v[i] + c2 * g[i] * g[i];
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
 }
 
-/* Global L2 norm of grads; scaled by max_norm / (norm + 1e-6) when above
- * max_norm > 0. Returns the norm before clipping. */
-float clip_grad_norm(float *grads, size_t n, float max_norm)
+static void k_adam(void *ctx, int t)
 {
-    /* eight independent partial sums: the loop vectorises without
-     * reassociating any one sum, so the result is the same on every build */
-    double acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    const AdamTask *k = ctx;
+    int lo, hi;
+    pool_split((int)k->a->n, 16, t, k->T, &lo, &hi);
+    adam_range(k->a, k->params, k->grads, k->step, k->inv_sqrt_bc2, (size_t)lo, (size_t)hi);
+}
+
+/* One Adam step over the a->n parameters (t counts from 1), split over
+ * pool by ranges: every entry gets the same operations for any split. */
+void adam_step(Adam *a, float *params, const float *grads, Pool *pool)
+{
+    a->t++;
+    float step = (float)((double)a->lr / (1.0 - pow((double)a->beta1, (double)a->t)));
+    float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)a->beta2, (double)a->t)));
+    AdamTask k = {a, params, grads, step, inv_sqrt_bc2, opt_threads(pool, a->n)};
+    if (k.T == 1)
+        adam_range(a, params, grads, step, inv_sqrt_bc2, 0, a->n);
+    else
+        pool_run(pool, k_adam, &k);
+}
+
+typedef struct {
+    float *g;
+    size_t n;
+    int T;
+    float scale;       /* the scaling pass's factor */
+    double part[64][8]; /* per thread, clip's eight partial sums of squares */
+} ClipTask;
+
+/* Thread t's range of a ClipTask: contiguous, multiples of 8 but the last. */
+static void clip_range(const ClipTask *k, int t, size_t *lo, size_t *hi)
+{
+    int l, h;
+    pool_split((int)k->n, 8, t, k->T, &l, &h);
+    *lo = (size_t)l;
+    *hi = (size_t)h;
+}
+
+/* Eight partial sums of squares of grads[lo, hi) (lo a multiple of 8), the
+ * tail after the last whole block of 8 added to the first. */
+static void sum_squares(double acc[8], const float *grads, size_t lo, size_t hi)
+{
+    for (int k = 0; k < 8; k++)
+        acc[k] = 0.0;
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8)
         for (int k = 0; k < 8; k++)
             acc[k] += (double)grads[i + k] * (double)grads[i + k];
-    for (; i < n; i++)
+    for (; i < hi; i++)
         acc[0] += (double)grads[i] * (double)grads[i];
+}
+
+static void k_clip_sum(void *ctx, int t)
+{
+    ClipTask *k = ctx;
+    size_t lo, hi;
+    clip_range(k, t, &lo, &hi);
+    sum_squares(k->part[t], k->g, lo, hi);
+}
+
+static void k_clip_scale(void *ctx, int t)
+{
+    ClipTask *k = ctx;
+    size_t lo, hi;
+    clip_range(k, t, &lo, &hi);
+    for (size_t j = lo; j < hi; j++)
+        k->g[j] *= k->scale;
+}
+
+/* Global L2 norm of grads; scaled by max_norm / (norm + 1e-6) when above
+ * max_norm > 0. Returns the norm before clipping. */
+float clip_grad_norm(float *grads, size_t n, float max_norm, Pool *pool)
+{
+    /* eight independent partial sums per thread: the loop vectorises
+     * without reassociating any one sum, so the result is the same on every
+     * build; the threads' sums are added in thread order */
+    ClipTask *k = &(ClipTask){.g = grads, .n = n, .T = opt_threads(pool, n)};
+    if (k->T == 1)
+        k_clip_sum(k, 0);
+    else
+        pool_run(pool, k_clip_sum, k);
+    double acc[8];
+    for (int j = 0; j < 8; j++) {
+        acc[j] = k->part[0][j];
+        for (int t = 1; t < k->T; t++)
+            acc[j] += k->part[t][j];
+    }
     double ss = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     double norm = sqrt(ss);
     if (max_norm > 0.0f && norm > (double)max_norm) {
-        float scale = (float)((double)max_norm / (norm + 1e-6));
-        for (size_t j = 0; j < n; j++)
-            grads[j] *= scale;
+        k->scale = (float)((double)max_norm / (norm + 1e-6));
+        if (k->T == 1)
+            k_clip_scale(k, 0);
+        else
+            pool_run(pool, k_clip_scale, k);
     }
     return (float)norm;
 }

@@ -1109,10 +1109,10 @@ START_TEST(test_adam_two_steps)
     ck_assert_msg(adam_init(&a, 2, 0.1f, 0.9f, 0.999f, 1e-8f) == 0, "adam_init failed");
     float p[2] = {1.0f, -2.0f};
     const float g1[2] = {0.5f, -1.0f}, g2[2] = {-0.3f, 2.0f};
-    adam_step(&a, p, g1);
+    adam_step(&a, p, g1, NULL);
     /* step 1: mhat = g, vhat = g^2, so p -= lr * sign(g) */
     ck_assert_msg(fabsf(p[0] - 0.9f) < 1e-6f && fabsf(p[1] + 1.9f) < 1e-6f, "Adam step 1 gave %g %g, want 0.9 -1.9", p[0], p[1]);
-    adam_step(&a, p, g2);
+    adam_step(&a, p, g2, NULL);
     /* step 2 by hand: m = [0.015, 0.11], v = [0.00033975, 0.004999],
      * mhat = m / 0.19, vhat = v / 0.001999 */
     ck_assert_msg(fabsf(a.m[0] - 0.015f) < 1e-7f && fabsf(a.m[1] - 0.11f) < 1e-7f, "Adam m = %g %g", a.m[0], a.m[1]);
@@ -1132,15 +1132,62 @@ END_TEST
 START_TEST(test_clip_grad_norm)
 {
     float g[3] = {3.0f, 0.0f, -4.0f};
-    float norm = clip_grad_norm(g, 3, 10.0f);
+    float norm = clip_grad_norm(g, 3, 10.0f, NULL);
     ck_assert_msg(fabsf(norm - 5.0f) < 1e-6f && g[0] == 3.0f && g[2] == -4.0f, "below max_norm: norm %g, grads %g %g must be untouched", norm, g[0], g[2]);
-    norm = clip_grad_norm(g, 3, 0.0f);
+    norm = clip_grad_norm(g, 3, 0.0f, NULL);
     ck_assert_msg(fabsf(norm - 5.0f) < 1e-6f && g[0] == 3.0f, "max_norm 0 must not clip");
-    norm = clip_grad_norm(g, 3, 1.0f);
+    norm = clip_grad_norm(g, 3, 1.0f, NULL);
     ck_assert_msg(fabsf(norm - 5.0f) < 1e-6f, "clip returned %g, want the pre-clip norm 5", norm);
     ck_assert_msg(fabsf(g[0] - 0.6f) < 1e-6f && g[1] == 0.0f && fabsf(g[2] + 0.8f) < 1e-6f, "clipped grads %g %g %g, want 0.6 0 -0.8", g[0], g[1], g[2]);
-    float after = clip_grad_norm(g, 3, 0.0f);
+    float after = clip_grad_norm(g, 3, 0.0f, NULL);
     ck_assert_msg(after <= 1.0f && after > 0.999f, "norm after clipping %g, want just under 1", after);
+}
+END_TEST
+
+/* Adam and clipping split over a pool of 2 and 3 threads on a buffer long
+ * enough to be split: Adam bit-identical to one thread; the norm equal to a
+ * double reference, the clipped gradients to rounding, and each thread
+ * count's result the same every time. */
+START_TEST(test_optim_threads)
+{
+    enum { N = 100003 };
+    float *p0 = xalloc(N), *p1 = xalloc(N), *g = xalloc(N), *c0 = xalloc(N), *c1 = xalloc(N), *c2 = xalloc(N);
+    Rng rng;
+    rng_seed(&rng, 61, 0);
+    fill_uniform(&rng, p0, N, -1.0f, 1.0f);
+    fill_uniform(&rng, g, N, -0.1f, 0.1f);
+    memcpy(p1, p0, N * sizeof(float));
+    double ss = 0.0;
+    for (int i = 0; i < N; i++)
+        ss += (double)g[i] * g[i];
+    for (int T = 2; T <= 3; T++) {
+        Pool *pool = pool_create(T);
+        ck_assert_msg(pool != NULL, "pool_create(%d) failed", T);
+        Adam a0, a1;
+        ck_assert_msg(adam_init(&a0, N, 1e-3f, 0.9f, 0.999f, 1e-8f) == 0 && adam_init(&a1, N, 1e-3f, 0.9f, 0.999f, 1e-8f) == 0, "adam_init failed");
+        for (int step = 0; step < 3; step++) {
+            adam_step(&a0, p0, g, NULL);
+            adam_step(&a1, p1, g, pool);
+        }
+        ck_assert_msg(memcmp(p0, p1, N * sizeof(float)) == 0 && memcmp(a0.v, a1.v, N * sizeof(float)) == 0, "Adam on %d threads differs from one thread", T);
+        adam_free(&a0);
+        adam_free(&a1);
+        memcpy(c0, g, N * sizeof(float));
+        memcpy(c1, g, N * sizeof(float));
+        memcpy(c2, g, N * sizeof(float));
+        float n0 = clip_grad_norm(c0, N, 1.0f, NULL), n1 = clip_grad_norm(c1, N, 1.0f, pool), n2 = clip_grad_norm(c2, N, 1.0f, pool);
+        ck_assert_msg(fabs(n1 - sqrt(ss)) <= 1e-6 * sqrt(ss) && fabsf(n0 - n1) <= 1e-6f * n0, "clip norm on %d threads %.9g, one thread %.9g, reference %.9g", T, n1, n0, sqrt(ss));
+        ck_assert_msg(memcmp(&n1, &n2, sizeof n1) == 0 && memcmp(c1, c2, N * sizeof(float)) == 0, "clip on %d threads differs between two calls", T);
+        for (int i = 0; i < N; i++)
+            ck_assert_msg(fabsf(c1[i] - c0[i]) <= 1e-6f * fabsf(c0[i]) && c1[i] != g[i], "clipped gradient %d on %d threads %g, one thread %g", i, T, c1[i], c0[i]);
+        pool_free(pool);
+    }
+    free(c2);
+    free(c1);
+    free(c0);
+    free(g);
+    free(p1);
+    free(p0);
 }
 END_TEST
 
@@ -1465,6 +1512,7 @@ static Suite *nn_suite(void)
     tc = tcase_create("optim");
     tcase_add_test(tc, test_adam_two_steps);
     tcase_add_test(tc, test_clip_grad_norm);
+    tcase_add_test(tc, test_optim_threads);
     tcase_add_test(tc, test_td_loss);
     suite_add_tcase(s, tc);
     tc = tcase_create("layout");
