@@ -1,6 +1,14 @@
 /* pool.c - the thread team of pool.h: pthreads, a generation counter the
  * workers spin on (C11 atomics) before falling back to a condition variable,
- * and a countdown of the calls still running. */
+ * and a countdown of the calls still running.
+ *
+ * The spin lasts SPIN_SECONDS of wall time, not a number of loads: an
+ * update issues its tens of pool_run calls with serial work between them
+ * (the symmetrizer's transforms, the loss, Adam) of up to a few hundred
+ * microseconds, and a worker that has gone to sleep costs a futex wake on
+ * the caller's thread plus the wake-up latency (tens of microseconds in a
+ * VM) at the next call. 16,384 loads (a few microseconds) were too short:
+ * a 2-thread bench-large-lambda run made about 100 futex calls an update. */
 #include "pool.h"
 
 #include <pthread.h>
@@ -8,7 +16,18 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-enum { POOL_MAX = 64, SPIN = 1 << 14 };
+#include "../core/clock.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Loads between two looks at the clock while spinning. */
+enum { POOL_MAX = 64, SPIN_CHECK = 256 };
+static const double SPIN_SECONDS = 2e-3;
 
 typedef struct {
     Pool *pool;
@@ -29,13 +48,19 @@ struct Pool {
     pthread_cond_t wake;
 };
 
-/* Waits until p->gen differs from seen (spinning, then sleeping); returns it. */
+/* Waits until p->gen differs from seen (spinning for SPIN_SECONDS, then
+ * sleeping); returns it. */
 static unsigned wait_gen(Pool *p, unsigned seen)
 {
-    for (int i = 0; i < SPIN; i++) {
-        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        if (g != seen)
-            return g;
+    for (double t0 = clock_seconds();;) {
+        for (int i = 0; i < SPIN_CHECK; i++) {
+            unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+            if (g != seen)
+                return g;
+            cpu_relax();
+        }
+        if (clock_seconds() - t0 > SPIN_SECONDS)
+            break;
     }
     pthread_mutex_lock(&p->mu);
     unsigned g;
@@ -132,9 +157,12 @@ void pool_run(Pool *p, void (*fn)(void *ctx, int t), void *ctx)
     bump(p);
     fn(ctx, 0);
     /* spin, then yield the core to a worker that is not running */
-    for (int i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++)
-        if (i >= SPIN)
+    double t0 = clock_seconds();
+    for (int i = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) {
+        cpu_relax();
+        if (i % SPIN_CHECK == 0 && clock_seconds() - t0 > SPIN_SECONDS)
             sched_yield();
+    }
 }
 
 void pool_split(int n, int align, int t, int T, int *lo, int *hi)
