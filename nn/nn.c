@@ -19,7 +19,7 @@
  * and the flatten is free: with output channels a multiple of 8 by conv.h's
  * direct kernels (forward with bias and ReLU, input and weight gradients),
  * else by im2col then one GEMM per chunk. Every kernel can be split over a
- * Pool (run.threads) by rows, columns or chunks, never by timing. All
+ * Pool (run.threads) by rows or chunks, never by timing. All
  * activations live in one workspace block owned by the Net, grown
  * geometrically when a larger batch arrives, so forward and backward never
  * allocate in steady state. Adam, clipping and the TD losses are in optim.c. */
@@ -47,6 +47,9 @@ enum { NET_LAYERS_MAX = 2 * NET_MAX_LAYERS + 1 };
  * weight gradient has its own slot, summed in chunk order) so that results
  * do not depend on the thread count. */
 enum { CHUNK_FLOATS = 1 << 17 };
+
+/* Rows head_backward_rows takes at a time. */
+enum { HEAD_ROWS = 4 };
 
 typedef struct {
     int conv;        /* 1: 3x3 convolution, 0: dense */
@@ -93,6 +96,11 @@ struct Net {
     float *tcols;    /* CNN, per thread (nb*hw, 9*maxc): im2col scratch, or the direct kernels' padded sample (conv_pad_floats <= that) */
     float *tsum;     /* CNN, per thread (hw*maxc): first layer's gradient summed over a chunk */
     float *tdx;      /* CNN, per thread (nb*hw, in_c): the input gradient in NHWC */
+    float *tpart;    /* threads > 1, per thread (tpart_stride): partial sums of a
+                      * first layer's or head's weight gradient (tpart_len), then
+                      * sum (maxw), bias (maxw) and head hidden-gradient
+                      * (HEAD_ROWS * maxw) scratch */
+    size_t tpart_len, tpart_stride;
 };
 
 /* Checks a spec and fills the layer shapes of net (when non-NULL); returns
@@ -272,6 +280,10 @@ static size_t ws_layout(Net *net, float *base, size_t rows)
     net->tcols = carve(base, &off, cnn * T * crows * 9 * (size_t)net->maxc);
     net->tsum = carve(base, &off, cnn * T * hw * (size_t)net->maxc);
     net->tdx = carve(base, &off, cnn * T * crows * (size_t)net->spec.in_c);
+    const Layer *L0 = &net->layer[0];
+    net->tpart_len = (L0->w_count + 2 * (size_t)L0->out + 2 + 15) & ~(size_t)15;
+    net->tpart_stride = net->tpart_len + (2 + HEAD_ROWS) * (((size_t)net->maxw + 15) & ~(size_t)15);
+    net->tpart = carve(base, &off, T > 1 ? T * net->tpart_stride : 0);
     return off;
 }
 
@@ -562,8 +574,6 @@ static void head_forward_rows(const Net *net, int r0, int r1)
     }
 }
 
-/* Rows head_backward takes at a time. */
-enum { HEAD_ROWS = 4 };
 
 /* One row of head_backward: the hidden gradient dr (through the ReLU) of the
  * row with activations a and output gradient gb, added to the output
@@ -604,29 +614,27 @@ static void head_rows4(float *restrict dw2, float *restrict db1, float *restrict
 #endif
 
 /* Backward of a head (is_head) from g (B) = d(loss)/d(output), parameter
- * gradients only, for the hidden units [j0, j1) (and the output bias when
- * first), in one pass over the rows (HEAD_ROWS at a time where vector
- * extensions exist): each row's hidden gradient, its terms of the output
- * weights', hidden bias' and shared prefix's sums (net->pre, zeroed by the
- * caller), and the weight rows of its own entries. Per gradient entry, the
- * same operations in the same order as net_backward's layer by layer
+ * gradients only, of the rows [r0, r1), into grads (laid out as the net's
+ * gradient buffer: net->grads, or a thread's partial sums), in one pass over
+ * the rows (HEAD_ROWS at a time where vector extensions exist): each row's
+ * hidden gradient (into d, HEAD_ROWS rows of H), its terms of the output
+ * weights', hidden bias' and shared prefix's sums (sum, H floats zeroed by
+ * the caller), and the weight rows of its own entries. Per gradient entry,
+ * the same operations in the same order as net_backward's layer by layer
  * (output layer, ReLU, bias, then sparse_backward_w), so bit-identical to it
- * for any split of the units. */
-static void head_backward_cols(const Net *net, const float *g, int j0, int j1, int first)
+ * over all rows. */
+static void head_backward_rows(const Net *net, const float *g, int r0, int r1, float *grads, float *sum, float *d)
 {
     const Layer *L0 = &net->layer[0], *L1 = &net->layer[1];
-    const int H = L0->out, B = net->B, m = j1 - j0;
-    if (m <= 0)
-        return;
-    const float *w2 = net->params + L1->w_off + j0;
-    float *dw1 = net->grads + L0->w_off + j0, *db1 = net->grads + L0->w_off + L0->w_count + j0;
-    float *dw2 = net->grads + L1->w_off + j0, *db2 = net->grads + L1->w_off + L1->w_count;
-    float *d = net->g0 + j0, *sum = net->pre + j0; /* (HEAD_ROWS, H) hidden gradients; their sum over all rows */
+    const int H = L0->out, m = H;
+    const float *w2 = net->params + L1->w_off;
+    float *dw1 = grads + L0->w_off, *db1 = grads + L0->w_off + L0->w_count;
+    float *dw2 = grads + L1->w_off, *db2 = grads + L1->w_off + L1->w_count;
     const SparseRows *x = &net->in;
     const int L = x->nprefix, base = x->rowptr[0], skip = net->skip;
-    for (int b0 = 0; b0 < B; b0 += HEAD_ROWS) {
-        const int n = B - b0 < HEAD_ROWS ? B - b0 : HEAD_ROWS;
-        const float *a = L0->act + (size_t)b0 * H + j0;
+    for (int b0 = r0; b0 < r1; b0 += HEAD_ROWS) {
+        const int n = r1 - b0 < HEAD_ROWS ? r1 - b0 : HEAD_ROWS;
+        const float *a = L0->act + (size_t)b0 * H;
 #if defined(__GNUC__)
         if (n == HEAD_ROWS && m % 8 == 0)
             head_rows4(dw2, db1, sum, d, a, w2, g + b0, m, H);
@@ -635,8 +643,7 @@ static void head_backward_cols(const Net *net, const float *g, int j0, int j1, i
             for (int r = 0; r < n; r++)
                 head_row(dw2, db1, sum, d + (size_t)r * H, a + (size_t)r * H, w2, g[b0 + r], m);
         for (int r = 0; r < n; r++) {
-            if (first)
-                db2[0] += g[b0 + r];
+            db2[0] += g[b0 + r];
             for (int k = x->rowptr[b0 + r] - base + skip; k < x->rowptr[b0 + r + 1] - base; k++)
                 axpy(dw1 + (size_t)x->idx[k] * H, x->val[k], d + (size_t)r * H, m);
         }
@@ -645,31 +652,26 @@ static void head_backward_cols(const Net *net, const float *g, int j0, int j1, i
         axpy(dw1 + (size_t)x->pidx[k] * H, x->pval[k], sum, m);
 }
 
-/* dW[i,j] += x[b,i] d[b,j] for the columns [j0, j1) over the first layer's
- * recorded nonzeros: the shared prefix's rows get val * sum_b d[b,:] once,
- * the rest row by row. Any split of the columns gives the same bits. */
-static void sparse_backward_w(const Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int B, int O, int j0, int j1)
+/* dW[i,j] += x[b,i] d[b,j] for the rows b in [b0, b1) over the first
+ * layer's recorded nonzeros: the shared prefix's rows get val * sum_b d[b,:]
+ * once (the sum in sum, O floats of scratch), the rest row by row. */
+static void sparse_backward_w(const Net *net, float *restrict dw /*(I,O)*/, const float *restrict d /*(B,O)*/, int b0, int b1, int O, float *restrict sum)
 {
     const SparseRows *x = &net->in;
-    const int base = x->rowptr[0], L = x->nprefix, skip = net->skip, m = j1 - j0;
+    const int base = x->rowptr[0], L = x->nprefix, skip = net->skip;
     const int *restrict idx = x->idx, *restrict rowptr = x->rowptr;
     const float *restrict val = x->val;
-    if (m <= 0)
-        return;
-    dw += j0;
-    d += j0;
     if (L > 0) {
-        float *restrict sum = net->pre + j0;
-        memset(sum, 0, (size_t)m * sizeof *sum);
-        for (int b = 0; b < B; b++)
-            axpy(sum, 1.0f, d + (size_t)b * O, m);
+        memset(sum, 0, (size_t)O * sizeof *sum);
+        for (int b = b0; b < b1; b++)
+            axpy(sum, 1.0f, d + (size_t)b * O, O);
         for (int k = 0; k < L; k++)
-            axpy(dw + (size_t)x->pidx[k] * O, x->pval[k], sum, m);
+            axpy(dw + (size_t)x->pidx[k] * O, x->pval[k], sum, O);
     }
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < b1; b++) {
         const float *restrict dr = d + (size_t)b * O;
         for (int k = rowptr[b] - base + skip; k < rowptr[b + 1] - base; k++)
-            axpy(dw + (size_t)idx[k] * O, val[k], dr, m);
+            axpy(dw + (size_t)idx[k] * O, val[k], dr, O);
     }
 }
 
@@ -693,10 +695,12 @@ static float dot(const float *restrict x, const float *restrict y, int n)
 /* ---------- kernels split over the pool ----------
  * Each task below is run by every thread t of T with the same Task; thread t
  * takes part t of the work by pool_split, never by timing. Parts are rows of
- * an output (forward, input gradients), columns or rows of a weight gradient
- * (each gradient entry summed by one thread, in the one-thread order), or
- * chunks of whole samples (convolutions, whose per-chunk weight gradients are
- * summed in chunk order afterwards), so results do not depend on T. */
+ * an output (forward, input gradients), rows of a dense weight gradient
+ * (each entry summed by one thread, in the one-thread order), rows of the
+ * batch for the weight gradients of a sparse first layer and a head (each
+ * thread's partial sum then added in thread order), or chunks of whole
+ * samples (convolutions, whose per-chunk weight gradients are summed in chunk
+ * order afterwards), so results depend on T only, never on timing. */
 typedef struct Task Task;
 struct Task {
     Net *net;
@@ -709,6 +713,7 @@ struct Task {
     const float *w, *bias;
     void (*run)(const Task *k, int t, int T);
     int T;              /* threads taking part */
+    size_t n;           /* floats of the partial sums (k_head_backward, k_sparse_backward_w, k_reduce_parts) */
 };
 
 /* Batches below this many rows run on one thread: a split costs more than
@@ -721,11 +726,17 @@ static void task_entry(void *ctx, int t)
     k->run(k, t, k->T);
 }
 
+/* Threads a task over the last forward's batch runs on. */
+static int par_threads(const Net *net)
+{
+    return net->B < PAR_MIN_ROWS ? 1 : pool_threads(net->pool);
+}
+
 /* Runs k over the pool (or on this thread alone for a small batch). */
 static void par(Net *net, Task *k)
 {
     k->net = net;
-    k->T = net->B < PAR_MIN_ROWS ? 1 : pool_threads(net->pool);
+    k->T = par_threads(net);
     if (k->T == 1)
         k->run(k, 0, 1);
     else
@@ -783,27 +794,86 @@ static void head_forward(Net *net, int B)
     par(net, &k);
 }
 
+/* Floats in a 64-byte cache line. */
+enum { LINE_FLOATS = 64 / sizeof(float) };
+
+/* The part [*j0, *j1) of [0, n) that thread t of T writes in an array
+ * whose entry 0 is at p: cut where p + j starts a cache line, so that two
+ * threads never write the same line. */
+static void split_cols(int n, const float *p, int t, int T, int *j0, int *j1)
+{
+    const int lead = (int)((LINE_FLOATS - ((uintptr_t)p / sizeof(float)) % LINE_FLOATS) % LINE_FLOATS);
+    if (lead >= n) { /* the whole range within one line */
+        *j0 = 0;
+        *j1 = t == 0 ? n : 0;
+        return;
+    }
+    pool_split(n - lead, LINE_FLOATS, t, T, j0, j1);
+    *j0 = t == 0 ? 0 : *j0 + lead;
+    *j1 += lead;
+}
+
+/* Thread t's block of the partial-sum workspace (see ws_layout). */
+static float *part_of(const Net *net, int t)
+{
+    return net->tpart + (size_t)t * net->tpart_stride;
+}
+
+/* Thread t's scratch after its partial sums: sum (maxw), bias (maxw), d
+ * (HEAD_ROWS * maxw). */
+static float *part_sum(const Net *net, int t)
+{
+    return part_of(net, t) + net->tpart_len;
+}
+
+/* The weight gradients that a first layer (sparse) or a head sums over the
+ * rows of the batch are split over the threads by rows, each thread summing
+ * its rows into a partial buffer laid out as the gradient, then added to the
+ * gradient in thread order (k_reduce_parts). Splitting them by columns, as
+ * before, made each thread read every row of activations and gradients that
+ * the other thread had just written, a cache line from the other core at a
+ * time: the column kernels took 3 to 10 times the CPU time of one thread. */
 static void k_head_backward(const Task *k, int t, int T)
 {
-    int j0, j1;
-    pool_split(k->net->layer[0].out, 8, t, T, &j0, &j1);
-    head_backward_cols(k->net, k->g, j0, j1, t == 0);
+    const Net *net = k->net;
+    int r0, r1;
+    pool_split(k->B, HEAD_ROWS, t, T, &r0, &r1);
+    float *part = part_of(net, t), *sum = part_sum(net, t), *d = sum + 2 * (size_t)net->maxw;
+    memset(part, 0, k->n * sizeof *part);
+    memset(sum, 0, (size_t)net->layer[0].out * sizeof *sum);
+    head_backward_rows(net, k->g, r0, r1, part, sum, d);
 }
 
 static void k_sparse_backward_w(const Task *k, int t, int T)
 {
-    int j0, j1;
-    pool_split(k->net->layer[0].out, 8, t, T, &j0, &j1);
-    sparse_backward_w(k->net, k->dw, k->g, k->B, k->net->layer[0].out, j0, j1);
+    const Net *net = k->net;
+    int r0, r1;
+    pool_split(k->B, 1, t, T, &r0, &r1);
+    float *part = part_of(net, t);
+    memset(part, 0, k->n * sizeof *part);
+    sparse_backward_w(net, part, k->g, r0, r1, net->layer[0].out, part_sum(net, t));
 }
 
+/* dst[0, n) += the threads' partial sums, in thread order, entries split. */
+static void k_reduce_parts(const Task *k, int t, int T)
+{
+    int e0, e1;
+    split_cols((int)k->n, k->dw, t, T, &e0, &e1);
+    for (int u = 0; u < T; u++)
+        axpy(k->dw + e0, 1.0f, part_of(k->net, u) + e0, e1 - e0);
+}
+
+/* Bias gradient: thread t sums its rows into its partial (the caller adds
+ * the partials in thread order). */
 static void k_bias_backward(const Task *k, int t, int T)
 {
-    const int O = k->net->layer[k->l].out;
-    int j0, j1;
-    pool_split(O, 8, t, T, &j0, &j1);
-    if (j0 < j1)
-        bias_backward(k->db + j0, k->g + j0, k->B, j1 - j0, O);
+    const Net *net = k->net;
+    const int O = net->layer[k->l].out;
+    int r0, r1;
+    pool_split(k->B, 1, t, T, &r0, &r1);
+    float *part = part_sum(net, t) + net->maxw;
+    memset(part, 0, (size_t)O * sizeof *part);
+    bias_backward(part, k->g + (size_t)r0 * O, r1 - r0, O, O);
 }
 
 static void k_relu_backward(const Task *k, int t, int T)
@@ -1048,7 +1118,7 @@ static void k_conv_reduce(const Task *k, int t, int T)
     const Layer *L = &k->net->layer[k->l];
     const int slot = (int)L->w_count + L->out, nc = nchunks(k->net, k->B);
     int e0, e1;
-    pool_split(slot, 8, t, T, &e0, &e1);
+    split_cols(slot, L->slot, t, T, &e0, &e1);
     for (int c = 1; c < nc; c++)
         axpy(L->slot + e0, 1.0f, L->slot + (size_t)c * slot + e0, e1 - e0);
 }
@@ -1141,12 +1211,25 @@ static void dense_backward(Net *net, int l, const float *g, float *dx, int B)
     float *dw = net->grads ? net->grads + L->w_off : NULL;
     float *db = dw ? dw + L->w_count : NULL;
     Task k = {.l = l, .B = B, .g = g, .dx = dx, .dw = dw, .db = db, .w = w, .x = l > 0 ? net->layer[l - 1].act : NULL};
-    if (db) {
+    const int T = par_threads(net);
+    if (db && T == 1) {
+        bias_backward(db, g, B, L->out, L->out);
+    } else if (db) {
         k.run = k_bias_backward;
         par(net, &k);
+        for (int t = 0; t < T; t++)
+            axpy(db, 1.0f, part_sum(net, t) + net->maxw, L->out);
     }
-    if (dw) {
-        k.run = l == 0 ? k_sparse_backward_w : k_dense_backward_w;
+    if (dw && l == 0 && T == 1) {
+        sparse_backward_w(net, dw, g, 0, B, L->out, net->pre);
+    } else if (dw && l == 0) {
+        k.n = L->w_count;
+        k.run = k_sparse_backward_w;
+        par(net, &k);
+        k.run = k_reduce_parts;
+        par(net, &k);
+    } else if (dw) {
+        k.run = k_dense_backward_w;
         par(net, &k);
     }
     if (dx) {
@@ -1163,13 +1246,14 @@ void net_backward(Net *net, const float *dout, float *din)
     if (B == 0)
         return;
     if (is_head(net) && net->grads && !din) {
-        if (net->layer[0].out % 8 == 0 && pool_threads(net->pool) > 1 && B >= PAR_MIN_ROWS) {
-            Task k = {.B = B, .g = dout, .run = k_head_backward};
-            memset(net->pre, 0, (size_t)net->layer[0].out * sizeof *net->pre);
+        if (par_threads(net) > 1) {
+            Task k = {.B = B, .g = dout, .dw = net->grads, .n = net_nparams(&net->spec), .run = k_head_backward};
+            par(net, &k);
+            k.run = k_reduce_parts;
             par(net, &k);
         } else {
             memset(net->pre, 0, (size_t)net->layer[0].out * sizeof *net->pre);
-            head_backward_cols(net, dout, 0, net->layer[0].out, 1);
+            head_backward_rows(net, dout, 0, B, net->grads, net->pre, net->g0);
         }
         return;
     }

@@ -57,9 +57,11 @@ void net_init(Net *net, Rng *rng);
 
 /* Splits the network's kernels over pool's threads (NULL: one thread), the
  * GEMMs included (each thread's at one BLAS thread: gemm_set_threads(1)).
- * Results depend on nothing but the inputs: the same for any thread count,
- * up to the BLAS kernels' own rounding of a split GEMM. The pool must
- * outlive the network's use of it. */
+ * Results depend on nothing but the inputs and the thread count: across
+ * thread counts they agree to rounding (the BLAS kernels round a split GEMM
+ * differently, and with 2 or more threads the weight gradients of a sparse
+ * first layer or a head are per-thread partial sums added in thread order).
+ * The pool must outlive the network's use of it. */
 void net_set_pool(Net *net, Pool *pool);
 
 /* Forward pass on B rows, in (B, C*n*n). Returns the output (B, out), valid
