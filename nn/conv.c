@@ -191,6 +191,17 @@ static void pad_sample(float *restrict pad, const float *restrict x, int C, int 
  * only the live ones. */
 #define X12(S) S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11)
 #define X8(S) S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7)
+/* The vector pair (u0, u1) at p; u1 only when 16 channels wide. */
+#define LOAD_PAIR(u0, u1, p) const __m256 u0 = _mm256_loadu_ps(p), u1 = W2 == 2 ? _mm256_loadu_ps((p) + 8) : zero
+/* Accumulator pair k += broadcast(*p) * (u0, u1), the second half only when
+ * the tile is 16 channels wide (W2 == 2). */
+#define FMA_PAIR(k, p, u0, u1)                                 \
+    do {                                                       \
+        const __m256 v = _mm256_broadcast_ss(p);               \
+        a##k##_0 = _mm256_fmadd_ps(v, u0, a##k##_0);           \
+        if (W2 == 2)                                           \
+            a##k##_1 = _mm256_fmadd_ps(v, u1, a##k##_1);       \
+    } while (0);
 
 /* P cells (out Co apart) by 8 * W2 channels: bias (or 0) + sum over taps t
  * and channels ci of src[(t/3 * n2 + t%3 + p) * Ci + ci] * wt[(t*Ci + ci) * Co + :],
@@ -205,15 +216,10 @@ ALWAYS_INLINE void fwd_tile(float *restrict out, const float *restrict src, cons
         const float *restrict s = src + ((size_t)(t / 3) * n2 + t % 3) * Ci;
         const float *restrict w = wt + (size_t)t * Ci * Co;
         for (int ci = 0; ci < Ci; ci++) {
-            const __m256 w0 = _mm256_loadu_ps(w + (size_t)ci * Co);
-            const __m256 w1 = W2 == 2 ? _mm256_loadu_ps(w + (size_t)ci * Co + 8) : zero;
-#define FWD_STEP(k)                                                        \
-    if (P > k) {                                                           \
-        const __m256 v = _mm256_broadcast_ss(s + (size_t)(k) * Ci + ci);   \
-        a##k##_0 = _mm256_fmadd_ps(v, w0, a##k##_0);                       \
-        if (W2 == 2)                                                       \
-            a##k##_1 = _mm256_fmadd_ps(v, w1, a##k##_1);                   \
-    }
+            LOAD_PAIR(w0, w1, w + (size_t)ci * Co);
+#define FWD_STEP(k) \
+    if (P > k)      \
+        FMA_PAIR(k, s + (size_t)(k) * Ci + ci, w0, w1)
             X12(FWD_STEP)
         }
     }
@@ -270,15 +276,10 @@ ALWAYS_INLINE void dw_tile(float *restrict dwt, const float *restrict src, const
         const float *restrict s = src + (size_t)y * n2 * Ci;
         const float *restrict gr = g + (size_t)y * n * Co;
         for (int x = 0; x < n; x++) {
-            const __m256 g0 = _mm256_loadu_ps(gr + (size_t)x * Co);
-            const __m256 g1 = W2 == 2 ? _mm256_loadu_ps(gr + (size_t)x * Co + 8) : zero;
-#define DW_STEP(k)                                                         \
-    if (CIB > k) {                                                         \
-        const __m256 v = _mm256_broadcast_ss(s + (size_t)x * Ci + (k));    \
-        a##k##_0 = _mm256_fmadd_ps(v, g0, a##k##_0);                       \
-        if (W2 == 2)                                                       \
-            a##k##_1 = _mm256_fmadd_ps(v, g1, a##k##_1);                   \
-    }
+            LOAD_PAIR(g0, g1, gr + (size_t)x * Co);
+#define DW_STEP(k) \
+    if (CIB > k)    \
+        FMA_PAIR(k, s + (size_t)x * Ci + (k), g0, g1)
             X8(DW_STEP)
         }
     }
