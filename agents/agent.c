@@ -215,8 +215,11 @@ Agent *agent_create(const Config *cfg, int C, int n, int A, char *err, size_t er
             agent_free(a);
             return NULL;
         }
-        qmodel_set_pool(a->online, a->pool);
-        qmodel_set_pool(a->target, a->pool);
+        if (qmodel_set_pool(a->online, a->pool) != 0 || qmodel_set_pool(a->target, a->pool) != 0) {
+            snprintf(err, errlen, "out of memory giving the networks %d threads", cfg->run.threads);
+            agent_free(a);
+            return NULL;
+        }
     }
     Rng init;
     rng_seed(&init, cfg->run.seed, STREAM_INIT);

@@ -68,6 +68,9 @@ struct QModel {
     float *dw;      /* (G*B) softplus: d(weight)/dz = sigmoid(z), kept from forward */
     float *wsum;    /* (B) softplus: sum of the unnormalised weights */
     const float *none_out; /* method none: the base output of the last forward */
+    Pool *pool;             /* run.threads: the row loops below split over it (NULL: one thread) */
+    int *row_idx;           /* (T*D) stack_views: each thread's scratch for one row's nonzeros */
+    float *row_val;         /* (T*D) their values */
     int last_B;
     double t_base, t_sym; /* seconds */
 };
@@ -291,6 +294,8 @@ void qmodel_free(QModel *q)
     free(q->pidx);
     free(q->pval);
     free(q->work);
+    free(q->row_idx);
+    free(q->row_val);
     free(q);
 }
 
@@ -301,11 +306,59 @@ void qmodel_init(QModel *q, Rng *rng)
         net_init(q->lam, rng);
 }
 
-void qmodel_set_pool(QModel *q, Pool *pool)
+int qmodel_set_pool(QModel *q, Pool *pool)
 {
+    size_t T = (size_t)pool_threads(pool), D = (size_t)q->D;
+    int *ri = malloc(T * D * sizeof *ri);
+    float *rv = malloc(T * D * sizeof *rv);
+    if (!ri || !rv) {
+        free(ri);
+        free(rv);
+        return -1;
+    }
+    free(q->row_idx);
+    free(q->row_val);
+    q->row_idx = ri;
+    q->row_val = rv;
+    q->pool = pool;
     net_set_pool(q->base, pool);
     if (q->lam)
         net_set_pool(q->lam, pool);
+    return 0;
+}
+
+/* Rows [lo, hi) of a batch of B; thread t's share of a row loop. */
+typedef void (*RowFn)(QModel *q, const void *arg, int B, int t, int lo, int hi);
+
+typedef struct {
+    QModel *q;
+    const void *arg;
+    int B;
+    RowFn fn;
+} RowTask;
+
+static void row_task(void *ctx, int t)
+{
+    const RowTask *rt = ctx;
+    int lo, hi;
+    pool_split(rt->B, 1, t, pool_threads(rt->q->pool), &lo, &hi);
+    if (lo < hi)
+        rt->fn(rt->q, rt->arg, rt->B, t, lo, hi);
+}
+
+/* fn over the rows [0, B), split by contiguous ranges over q's pool; a
+ * batch under SYM_SPLIT_ROWS rows (acting) stays on the calling thread.
+ * Every row is computed by one thread as one thread would, so the result
+ * does not depend on the thread count. */
+enum { SYM_SPLIT_ROWS = 32 };
+static void for_rows(QModel *q, RowFn fn, const void *arg, int B)
+{
+    if (pool_threads(q->pool) < 2 || B < SYM_SPLIT_ROWS) {
+        fn(q, arg, B, 0, 0, B);
+        return;
+    }
+    RowTask rt = {q, arg, B, fn};
+    pool_run(q->pool, row_task, &rt);
 }
 
 Net *qmodel_base(QModel *q) { return q->base; }
@@ -386,16 +439,15 @@ static float proxy_loss(SymProxy p, const float *v, int A)
     return (float)(log(s) - sv / s);
 }
 
-/* Fills xs with the G stacked views of in (B rows). Observation planes are
- * mostly zero, so a sparse row is written as zeros plus a scatter of its
- * nonzeros (listed once, reused by every view); a dense row is gathered. */
-static void stack_views(QModel *q, const float *in, int B)
+/* Rows [lo, hi) of stack_views (arg: the input), with thread t's scratch. */
+static void stack_view_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
 {
     const size_t D = (size_t)q->D, rows = (size_t)B;
+    const float *in = arg;
     const int G = q->G;
-    int *idx = q->nz_idx;
-    float *val = q->nz_val;
-    for (size_t b = 0; b < rows; b++) {
+    int *idx = q->row_idx ? q->row_idx + (size_t)t * D : q->nz_idx;
+    float *val = q->row_val ? q->row_val + (size_t)t * D : q->nz_val;
+    for (size_t b = (size_t)lo; b < (size_t)hi; b++) {
         const float *src = in + b * D;
         size_t nz = 0;
         for (size_t j = 0; j < D; j++)
@@ -419,6 +471,14 @@ static void stack_views(QModel *q, const float *in, int B)
             }
         }
     }
+}
+
+/* Fills xs with the G stacked views of in (B rows). Observation planes are
+ * mostly zero, so a sparse row is written as zeros plus a scatter of its
+ * nonzeros (listed once, reused by every view); a dense row is gathered. */
+static void stack_views(QModel *q, const float *in, int B)
+{
+    for_rows(q, stack_view_rows, in, B);
 }
 
 /* Index of the lowest set bit of m != 0. */
@@ -592,12 +652,12 @@ static void stack_sparse_views(QModel *q, const float *in, int B)
     q->views = v;
 }
 
-/* Equizero: the view of least proxy loss (ties to the lowest index) and
- * one-hot weights on it. */
-static void equizero_weights(QModel *q, int B)
+/* Equizero, rows [lo, hi): the view of least proxy loss (ties to the
+ * lowest index) and one-hot weights on it. */
+static void equizero_weights(QModel *q, int lo, int hi)
 {
     const int G = q->G, A = q->A;
-    for (int b = 0; b < B; b++) {
+    for (int b = lo; b < hi; b++) {
         const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
         int best = 0;
         float bl = proxy_loss(q->sym.proxy, vb, A);
@@ -620,13 +680,12 @@ static const float *weight_net_forward(QModel *q, const SparseRows *views, const
     return q->sparse ? net_forward_sparse(q->lam, views, q->G * B) : net_forward(q->lam, xs, q->G * B);
 }
 
-/* Lambda: normalised weights w (B, G) from z (softplus + 1e-6, or softmax). */
-static void lambda_weights(QModel *q, const float *z, int B)
+/* Lambda, rows [lo, hi): normalised weights w (B, G) from z (softplus +
+ * 1e-6, whose softplus q->sp the caller computed, or softmax). */
+static void lambda_weights(QModel *q, const float *z, int B, int lo, int hi)
 {
     const int G = q->G;
-    if (q->sym.lambda_norm == LNORM_SOFTPLUS)
-        softplus_sigmoid(z, q->sp, q->dw, G * B);
-    for (int b = 0; b < B; b++) {
+    for (int b = lo; b < hi; b++) {
         float *wb = q->w + (size_t)b * (size_t)G;
         float s = 0.0f;
         if (q->sym.lambda_norm == LNORM_SOFTPLUS) {
@@ -649,12 +708,12 @@ static void lambda_weights(QModel *q, const float *z, int B)
     }
 }
 
-/* Canonical: the scores z as (B, G), their softmax ps, the view of highest
- * score (ties to the lowest index) and one-hot weights on it. */
-static void canonical_weights(QModel *q, const float *z, int B)
+/* Canonical, rows [lo, hi): the scores z as (B, G), their softmax ps, the
+ * view of highest score (ties to the lowest index) and one-hot weights on it. */
+static void canonical_weights(QModel *q, const float *z, int B, int lo, int hi)
 {
     const int G = q->G;
-    for (int b = 0; b < B; b++) {
+    for (int b = lo; b < hi; b++) {
         float *sb = q->score + (size_t)b * (size_t)G, *pb = q->ps + (size_t)b * (size_t)G, *wb = q->w + (size_t)b * (size_t)G;
         int best = 0;
         for (int i = 0; i < G; i++) {
@@ -675,65 +734,70 @@ static void canonical_weights(QModel *q, const float *z, int B)
     }
 }
 
+/* Rows [lo, hi) of a forward after the networks (arg: the base outputs y
+ * and the weight network's z): each row's views mapped back, v[b][i][a] =
+ * y[i*B + b][rho(h_i)(a)], its weights, and Q_G[b][a] = sum_i w[b][i]
+ * v[b][i][a] (the chosen view's values for equizero and canonical). */
+static void combine_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
+{
+    (void)t;
+    const float *const *yz = arg;
+    const float *y = yz[0], *z = yz[1];
+    const int G = q->G, A = q->A;
+    for (int b = lo; b < hi; b++)
+        for (int i = 0; i < G; i++) {
+            const int *ap = q->aperm + i * A;
+            const float *yr = y + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
+            float *vr = q->v + ((size_t)b * (size_t)G + (size_t)i) * (size_t)A;
+            for (int a = 0; a < A; a++)
+                vr[a] = yr[ap[a]];
+        }
+    switch (q->sym.method) {
+    case SYM_EQUITUNE:
+        for (int k = lo * G; k < hi * G; k++)
+            q->w[k] = 1.0f / (float)G;
+        break;
+    case SYM_EQUIZERO: equizero_weights(q, lo, hi); break;
+    case SYM_LAMBDA: lambda_weights(q, z, B, lo, hi); break;
+    case SYM_CANONICAL: canonical_weights(q, z, B, lo, hi); break;
+    case SYM_NONE: break;
+    }
+    for (int b = lo; b < hi; b++) {
+        float *qb = q->q + (size_t)b * (size_t)A;
+        const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
+        if (picks_view(q->sym.method)) {
+            memcpy(qb, vb + (size_t)q->chosen[b] * (size_t)A, (size_t)A * sizeof(float));
+            continue;
+        }
+        const float *wb = q->w + (size_t)b * (size_t)G;
+        for (int a = 0; a < A; a++)
+            qb[a] = wb[0] * vb[a];
+        for (int i = 1; i < G; i++)
+            for (int a = 0; a < A; a++)
+                qb[a] += wb[i] * vb[i * A + a];
+    }
+}
+
 /* The forward pass from stacked views (sparse rows, or dense rows xs for a
  * CNN base), which may belong to another model over the same input. */
 static const float *forward_views(QModel *q, const SparseRows *views, const float *xs, int B)
 {
-    const int G = q->G, A = q->A;
+    const int G = q->G;
     double t1 = clock_seconds();
     const float *y = q->sparse ? net_forward_sparse(q->base, views, G * B) : net_forward(q->base, xs, G * B);
     double t2 = clock_seconds();
     q->t_base += t2 - t1;
     if (!y)
         return NULL;
-    /* map back: v[b][i][a] = y[i*B + b][rho(h_i)(a)] */
-    for (int i = 0; i < G; i++) {
-        const int *ap = q->aperm + i * A;
-        for (int b = 0; b < B; b++) {
-            const float *yr = y + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
-            float *vr = q->v + ((size_t)b * (size_t)G + (size_t)i) * (size_t)A;
-            for (int a = 0; a < A; a++)
-                vr[a] = yr[ap[a]];
-        }
-    }
-    float *w = q->w;
-    switch (q->sym.method) {
-    case SYM_EQUITUNE: {
-        float inv = 1.0f / (float)G;
-        for (int k = 0; k < B * G; k++)
-            w[k] = inv;
-        break;
-    }
-    case SYM_EQUIZERO: equizero_weights(q, B); break;
-    case SYM_LAMBDA:
-    case SYM_CANONICAL: {
-        const float *z = weight_net_forward(q, views, xs, B);
-        if (!z)
+    const float *z = NULL;
+    if (has_weight_net(q->sym.method)) {
+        if (!(z = weight_net_forward(q, views, xs, B)))
             return NULL;
-        if (q->sym.method == SYM_LAMBDA)
-            lambda_weights(q, z, B);
-        else
-            canonical_weights(q, z, B);
-        break;
+        if (q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS)
+            softplus_sigmoid(z, q->sp, q->dw, q->G * B);
     }
-    case SYM_NONE: break;
-    }
-    /* combine: Q_G[b][a] = sum_i w[b][i] v[b][i][a] */
-    if (picks_view(q->sym.method)) {
-        for (int b = 0; b < B; b++)
-            memcpy(q->q + (size_t)b * (size_t)A, q->v + ((size_t)b * (size_t)G + (size_t)q->chosen[b]) * (size_t)A, (size_t)A * sizeof(float));
-    } else {
-        for (int b = 0; b < B; b++) {
-            const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
-            const float *wb = w + (size_t)b * (size_t)G;
-            float *qb = q->q + (size_t)b * (size_t)A;
-            for (int a = 0; a < A; a++)
-                qb[a] = wb[0] * vb[a];
-            for (int i = 1; i < G; i++)
-                for (int a = 0; a < A; a++)
-                    qb[a] += wb[i] * vb[i * A + a];
-        }
-    }
+    const float *yz[2] = {y, z};
+    for_rows(q, combine_rows, yz, B);
     q->last_B = B;
     q->t_sym += clock_seconds() - t2;
     return q->q;
@@ -779,11 +843,14 @@ const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in
 /* Backward into the weight network from dout (B, A): the gradient of
  * sum_h p_h v_h with p lambda's normalised weights, or canonical's softmax of
  * the scores (its straight-through gradient). */
-static void weight_net_backward(QModel *q, const float *dout, int B)
+/* Rows [lo, hi) of weight_net_backward: dz from dout (arg). */
+static void weight_grad_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
 {
+    (void)t;
+    const float *dout = arg;
     const int G = q->G, A = q->A;
     const int softplus = q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS;
-    for (int b = 0; b < B; b++) {
+    for (int b = lo; b < hi; b++) {
         const float *db = dout + (size_t)b * (size_t)A;
         const float *vb = q->v + (size_t)b * (size_t)G * (size_t)A;
         const float *pb = (q->sym.method == SYM_CANONICAL ? q->ps : q->w) + (size_t)b * (size_t)G;
@@ -807,7 +874,38 @@ static void weight_net_backward(QModel *q, const float *dout, int B)
                 q->dz[i * B + b] = pb[i] * (dp[i] - pdp);
         }
     }
+}
+
+static void weight_net_backward(QModel *q, const float *dout, int B)
+{
+    for_rows(q, weight_grad_rows, dout, B);
     net_backward(q->lam, q->dz, NULL);
+}
+
+/* Rows [lo, hi) of the base network's output gradient from dout (arg):
+ * dy[i*B + b][rho(h_i)(a)] = s * dout[b][a], s the weight of view i (the
+ * selected view's 1, or 1/G straight through, for equizero and canonical). */
+static void base_grad_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
+{
+    (void)t;
+    const float *dout = arg;
+    const int G = q->G, A = q->A;
+    for (int b = lo; b < hi; b++) {
+        const float *db = dout + (size_t)b * (size_t)A;
+        for (int i = 0; i < G; i++) {
+            const int *ap = q->aperm + i * A;
+            float *dyr = q->dy + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
+            float s;
+            if (picks_view(q->sym.method) && q->sym.grad == GRAD_SELECTED)
+                s = q->chosen[b] == i ? 1.0f : 0.0f;
+            else if (picks_view(q->sym.method))
+                s = 1.0f / (float)G; /* straight-through: equitune's gradient */
+            else
+                s = q->w[(size_t)b * (size_t)G + (size_t)i];
+            for (int a = 0; a < A; a++)
+                dyr[ap[a]] = s * db[a];
+        }
+    }
 }
 
 void qmodel_backward(QModel *q, const float *dout, int train_base)
@@ -823,28 +921,12 @@ void qmodel_backward(QModel *q, const float *dout, int train_base)
         return;
     }
     double t0 = clock_seconds();
-    const int G = q->G, A = q->A, B = q->last_B;
+    const int B = q->last_B;
     if (B < 1)
         return;
     double t_base = 0.0;
     if (train_base) {
-        /* dy[i*B + b][rho(h_i)(a)] = dv[b][i][a]; rho is a permutation of 0..A-1 */
-        for (int i = 0; i < G; i++) {
-            const int *ap = q->aperm + i * A;
-            for (int b = 0; b < B; b++) {
-                const float *db = dout + (size_t)b * (size_t)A;
-                float *dyr = q->dy + ((size_t)i * (size_t)B + (size_t)b) * (size_t)A;
-                float s;
-                if (picks_view(q->sym.method) && q->sym.grad == GRAD_SELECTED)
-                    s = q->chosen[b] == i ? 1.0f : 0.0f;
-                else if (picks_view(q->sym.method))
-                    s = 1.0f / (float)G; /* straight-through: equitune's gradient */
-                else
-                    s = q->w[(size_t)b * (size_t)G + (size_t)i];
-                for (int a = 0; a < A; a++)
-                    dyr[ap[a]] = s * db[a];
-            }
-        }
+        for_rows(q, base_grad_rows, dout, B);
         double t1 = clock_seconds();
         net_backward(q->base, q->dy, NULL);
         t_base = clock_seconds() - t1;

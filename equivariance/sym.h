@@ -63,9 +63,13 @@ size_t qmodel_base_nparams(const QModel *q);
  * qmodel_free(NULL) is a no-op. */
 QModel *qmodel_create(const NetSpec *base, const SymSpec *s, float *params, float *grads);
 void qmodel_free(QModel *q);
-/* Splits the base and weight networks' kernels over pool (NULL: one
- * thread; see net_set_pool). The pool must outlive the model's use of it. */
-void qmodel_set_pool(QModel *q, Pool *pool);
+/* Splits the base and weight networks' kernels (see net_set_pool) and the
+ * symmetrizer's own row loops (building the views, mapping outputs and
+ * gradients between views, the weights and the combination) over pool (NULL:
+ * one thread); those row loops give the same bits for any thread count. The
+ * pool must outlive the model's use of it. Returns 0, or -1 out of memory
+ * (the model is unchanged). */
+int qmodel_set_pool(QModel *q, Pool *pool);
 /* He initialisation of the base and weight networks from rng. */
 void qmodel_init(QModel *q, Rng *rng);
 Net *qmodel_base(QModel *q);

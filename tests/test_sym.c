@@ -1237,6 +1237,60 @@ START_TEST(test_prior)
 }
 END_TEST
 
+/* With a team of 2 or 3 threads (run.threads), a batch large enough to be
+ * split gives the one-thread values, choices and gradients: exactly where
+ * the work does not go through BLAS, to rounding where the base network's
+ * products do. Every method, MLP and CNN bases, d4. */
+START_TEST(test_threads)
+{
+    enum { BT = 64 };
+    Rng r;
+    rng_seed(&r, 23, 0);
+    const int D = C_ * N_ * N_;
+    float *x = malloc((size_t)BT * D * sizeof(float)), *dout = malloc((size_t)BT * 5 * sizeof(float)), *q1 = malloc((size_t)BT * 5 * sizeof(float));
+    ck_assert_msg(x && dout && q1, "out of memory");
+    for (int T = 2; T <= 3; T++) {
+        Pool *pool = pool_create(T);
+        ck_assert_msg(pool != NULL, "pool_create(%d)", T);
+        for (int kind = 0; kind < 2; kind++) {
+            int A = kind ? 5 : 4;
+            NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+            random_inputs(x, BT, D, &r);
+            for (int k = 0; k < BT * A; k++)
+                dout[k] = rng_normal(&r);
+            for (int vi = 0; vi < NVARIANTS; vi++) {
+                SymSpec ss = make_sym(&variants[vi], named_group("d4"));
+                Model one = model_new(&ns, &ss, 900 + (uint64_t)vi), team = model_new(&ns, &ss, 900 + (uint64_t)vi);
+                ck_assert_msg(qmodel_set_pool(team.q, pool) == 0, "qmodel_set_pool");
+                memcpy(q1, qmodel_forward(one.q, x, BT), (size_t)BT * A * sizeof(float));
+                const float *qt = qmodel_forward(team.q, x, BT);
+                ck_assert_msg(qt != NULL, "forward with %d threads", T);
+                for (int k = 0; k < BT * A; k++)
+                    ck_assert_msg(close_rel(qt[k], q1[k], 1e-5, 0.0), "%s %s, %d threads: Q[%d] = %.8g, one thread %.8g", kind ? "cnn" : "mlp", variants[vi].label, T, k, qt[k], q1[k]);
+                for (int b = 0; b < BT; b++) {
+                    ck_assert_msg(qmodel_chosen(team.q, b) == qmodel_chosen(one.q, b), "%s %s: row %d chose view %d, one thread %d", kind ? "cnn" : "mlp", variants[vi].label, b, qmodel_chosen(team.q, b), qmodel_chosen(one.q, b));
+                    for (int i = 0; i < 8; i++)
+                        ck_assert_msg(close_rel(qmodel_view_weight(team.q, b)[i], qmodel_view_weight(one.q, b)[i], 1e-5, 0.0), "%s %s: row %d weight %d", kind ? "cnn" : "mlp", variants[vi].label, b, i);
+                }
+                qmodel_backward(one.q, dout, 1);
+                qmodel_backward(team.q, dout, 1);
+                double scale = 0.0;
+                for (size_t k = 0; k < one.np; k++)
+                    scale = fmax(scale, fabs(one.grads[k]));
+                for (size_t k = 0; k < one.np; k++)
+                    ck_assert_msg(close_rel(team.grads[k], one.grads[k], 1e-5, scale), "%s %s, %d threads: gradient %zu = %.8g, one thread %.8g", kind ? "cnn" : "mlp", variants[vi].label, T, k, team.grads[k], one.grads[k]);
+                model_free(&one);
+                model_free(&team);
+            }
+        }
+        pool_free(pool);
+    }
+    free(x);
+    free(dout);
+    free(q1);
+}
+END_TEST
+
 static Suite *sym_suite(void)
 {
     Suite *s = suite_create("sym");
@@ -1260,6 +1314,7 @@ static Suite *sym_suite(void)
         {"sparse_views_exact", test_sparse_views_exact},
         {"canonical_is_equizero_with_score", test_canonical_is_equizero_with_score},
         {"prior", test_prior},
+        {"threads", test_threads},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
