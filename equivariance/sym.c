@@ -70,6 +70,7 @@ struct QModel {
     const float *none_out; /* method none: the base output of the last forward */
     Pool *pool;             /* run.threads: the row loops below split over it (NULL: one thread) */
     int *row_idx;           /* (T*D) stack_views: each thread's scratch for one row's nonzeros */
+    unsigned char row_fail[64]; /* stack_remainders: thread t met a row outside its fast case */
     float *row_val;         /* (T*D) their values */
     int last_B;
     double t_base, t_sym; /* seconds */
@@ -560,41 +561,58 @@ static void permute_row(QModel *q, const int *restrict idx, const float *restric
     permute_sorted_bitmap(q, idx, val, n, sc, oi, ov);
 }
 
+/* Rows [lo, hi) of stack_remainders for every view (arg: L, the prefix's
+ * last index and R, the remainders' total): row b of view i starts at
+ * i*R + its offset among the remainders; a remainder that does not map
+ * above the prefix sets q->row_fail[t]. */
+static void remainder_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
+{
+    const int *lr = arg;
+    const int L = lr[0], top = lr[1], R = lr[2], G = q->G, D = q->D;
+    const int *restrict bidx = q->bidx, *restrict brow = q->brow;
+    const float *restrict bval = q->bval;
+    for (int i = 0; i < G; i++) {
+        const int *restrict sc = q->scatter + (size_t)i * (size_t)D;
+        for (int b = lo; b < hi; b++) {
+            int k0 = brow[b] + L, r = brow[b + 1] - k0, o = i * R + brow[b] - brow[0] - b * L;
+            q->srow[i * B + b] = o;
+            if (q->sym.group.elem[i] == 0) { /* the input row's remainder, already sorted */
+                memcpy(q->sidx + o, bidx + k0, (size_t)r * sizeof *bidx);
+                memcpy(q->sval + o, bval + k0, (size_t)r * sizeof *bval);
+            } else if (r > SMALL_REST || !map_sorted_above(bidx + k0, bval + k0, r, sc, top, q->sidx + o, q->sval + o)) {
+                q->row_fail[t] = 1;
+                return;
+            }
+        }
+    }
+}
+
 /* The fast case of stack_sparse_views: every view maps the input rows'
  * shared prefix (bidx/bval[0, L)) onto itself, as a D4-symmetric wall
  * border does, and every row's remainder maps above it. Then each stacked
  * row is that prefix followed by its mapped remainder, and only the
  * remainders are written. Returns 0 if the case does not hold (the caller
- * then builds full rows). */
+ * then builds full rows). The rows split over the threads. */
 static int stack_remainders(QModel *q, int B, int L)
 {
     const int G = q->G, D = q->D;
     const int *restrict bidx = q->bidx, *restrict brow = q->brow;
     const float *restrict bval = q->bval;
-    int o = 0;
     for (int i = 0; i < G; i++) {
-        const int *restrict sc = q->scatter + (size_t)i * (size_t)D;
-        int top = L > 0 ? bidx[L - 1] : -1;
-        if (q->sym.group.elem[i] != 0) {
-            permute_sorted_bitmap(q, bidx, bval, L, sc, q->nz_idx, q->nz_val);
-            if (memcmp(q->nz_idx, bidx, (size_t)L * sizeof *bidx) != 0 || memcmp(q->nz_val, bval, (size_t)L * sizeof *bval) != 0)
-                return 0;
-        }
-        for (int b = 0; b < B; b++) {
-            int k0 = brow[b] + L, r = brow[b + 1] - k0;
-            q->srow[i * B + b] = o;
-            if (q->sym.group.elem[i] == 0) { /* the input row's remainder, already sorted */
-                memcpy(q->sidx + o, bidx + k0, (size_t)r * sizeof *bidx);
-                memcpy(q->sval + o, bval + k0, (size_t)r * sizeof *bval);
-                o += r;
-                continue;
-            }
-            if (r > SMALL_REST || !map_sorted_above(bidx + k0, bval + k0, r, sc, top, q->sidx + o, q->sval + o))
-                return 0;
-            o += r;
-        }
+        if (q->sym.group.elem[i] == 0)
+            continue;
+        permute_sorted_bitmap(q, bidx, bval, L, q->scatter + (size_t)i * (size_t)D, q->nz_idx, q->nz_val);
+        if (memcmp(q->nz_idx, bidx, (size_t)L * sizeof *bidx) != 0 || memcmp(q->nz_val, bval, (size_t)L * sizeof *bval) != 0)
+            return 0;
     }
-    q->srow[G * B] = o;
+    const int R = brow[B] - brow[0] - B * L;
+    const int lr[3] = {L, L > 0 ? bidx[L - 1] : -1, R};
+    memset(q->row_fail, 0, sizeof q->row_fail);
+    for_rows(q, remainder_rows, lr, B);
+    for (size_t t = 0; t < sizeof q->row_fail; t++)
+        if (q->row_fail[t])
+            return 0;
+    q->srow[G * B] = G * R;
     /* The stacked rows share no more than the prefix: the identity view's rows
      * are the input rows, which share no more than L entries. */
     SparseRows v = {bidx, bval, L, q->sidx, q->sval, q->srow};

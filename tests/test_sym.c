@@ -1244,6 +1244,7 @@ END_TEST
 START_TEST(test_threads)
 {
     enum { BT = 64 };
+    const char *const kinds[] = {"mlp", "mlp/walls", "cnn"};
     Rng r;
     rng_seed(&r, 23, 0);
     const int D = C_ * N_ * N_;
@@ -1252,10 +1253,13 @@ START_TEST(test_threads)
     for (int T = 2; T <= 3; T++) {
         Pool *pool = pool_create(T);
         ck_assert_msg(pool != NULL, "pool_create(%d)", T);
-        for (int kind = 0; kind < 2; kind++) {
-            int A = kind ? 5 : 4;
-            NetSpec ns = kind ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
-            random_inputs(x, BT, D, &r);
+        for (int kind = 0; kind < 3; kind++) { /* MLP on random rows, MLP on wall-like rows (the views' fast case), CNN */
+            int A = kind == 2 ? 5 : 4;
+            NetSpec ns = kind == 2 ? cnn_spec(C_, N_, A) : mlp_spec(C_, N_, A);
+            if (kind == 1)
+                wall_inputs(x, BT, ROWS_PLAIN, &r);
+            else
+                random_inputs(x, BT, D, &r);
             for (int k = 0; k < BT * A; k++)
                 dout[k] = rng_normal(&r);
             for (int vi = 0; vi < NVARIANTS; vi++) {
@@ -1266,11 +1270,11 @@ START_TEST(test_threads)
                 const float *qt = qmodel_forward(team.q, x, BT);
                 ck_assert_msg(qt != NULL, "forward with %d threads", T);
                 for (int k = 0; k < BT * A; k++)
-                    ck_assert_msg(close_rel(qt[k], q1[k], 1e-5, 0.0), "%s %s, %d threads: Q[%d] = %.8g, one thread %.8g", kind ? "cnn" : "mlp", variants[vi].label, T, k, qt[k], q1[k]);
+                    ck_assert_msg(close_rel(qt[k], q1[k], 1e-5, 0.0), "%s %s, %d threads: Q[%d] = %.8g, one thread %.8g", kinds[kind], variants[vi].label, T, k, qt[k], q1[k]);
                 for (int b = 0; b < BT; b++) {
-                    ck_assert_msg(qmodel_chosen(team.q, b) == qmodel_chosen(one.q, b), "%s %s: row %d chose view %d, one thread %d", kind ? "cnn" : "mlp", variants[vi].label, b, qmodel_chosen(team.q, b), qmodel_chosen(one.q, b));
+                    ck_assert_msg(qmodel_chosen(team.q, b) == qmodel_chosen(one.q, b), "%s %s: row %d chose view %d, one thread %d", kinds[kind], variants[vi].label, b, qmodel_chosen(team.q, b), qmodel_chosen(one.q, b));
                     for (int i = 0; i < 8; i++)
-                        ck_assert_msg(close_rel(qmodel_view_weight(team.q, b)[i], qmodel_view_weight(one.q, b)[i], 1e-5, 0.0), "%s %s: row %d weight %d", kind ? "cnn" : "mlp", variants[vi].label, b, i);
+                        ck_assert_msg(close_rel(qmodel_view_weight(team.q, b)[i], qmodel_view_weight(one.q, b)[i], 1e-5, 0.0), "%s %s: row %d weight %d", kinds[kind], variants[vi].label, b, i);
                 }
                 qmodel_backward(one.q, dout, 1);
                 qmodel_backward(team.q, dout, 1);
@@ -1278,7 +1282,7 @@ START_TEST(test_threads)
                 for (size_t k = 0; k < one.np; k++)
                     scale = fmax(scale, fabs(one.grads[k]));
                 for (size_t k = 0; k < one.np; k++)
-                    ck_assert_msg(close_rel(team.grads[k], one.grads[k], 1e-5, scale), "%s %s, %d threads: gradient %zu = %.8g, one thread %.8g", kind ? "cnn" : "mlp", variants[vi].label, T, k, team.grads[k], one.grads[k]);
+                    ck_assert_msg(close_rel(team.grads[k], one.grads[k], 1e-5, scale), "%s %s, %d threads: gradient %zu = %.8g, one thread %.8g", kinds[kind], variants[vi].label, T, k, team.grads[k], one.grads[k]);
                 model_free(&one);
                 model_free(&team);
             }
