@@ -732,6 +732,16 @@ static int resume_prior_states(Run *r, char *err, size_t errlen)
     return rc;
 }
 
+/* Prefixes the message in err with the checkpoint whose stored config it
+ * is about; returns -1. */
+static int name_checkpoint(const char *path, char *err, size_t errlen)
+{
+    char why[1024];
+    snprintf(why, sizeof why, "%s", err);
+    snprintf(err, errlen, "%s: its stored config: %s", path, why);
+    return -1;
+}
+
 /* Builds envs, agent (from ck when resuming) and replay, and restores or
  * starts the counters; log (may be NULL) hears where the base network came
  * from. */
@@ -742,12 +752,10 @@ static int run_build(Run *r, const StFile *ck, FILE *log, int64_t *rows, char *e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (agent_env_config(&r->cfg, &r->ec, r->map, err, errlen) != 0)
-        return -1;
     r->E = r->cfg.train.num_envs;
     r->B = r->cfg.train.batch_size;
-    if (vec_init(&r->venv, r->E, &r->ec, r->map, STREAM_ENV, err, errlen) != 0)
-        return -1;
+    if (agent_env_config(&r->cfg, &r->ec, r->map, err, errlen) != 0 || vec_init(&r->venv, r->E, &r->ec, r->map, STREAM_ENV, err, errlen) != 0)
+        return ck ? name_checkpoint(r->path_ckpt, err, errlen) : -1;
     const Env *e0 = &r->venv.envs[0];
     r->ncells = e0->ncells;
     if (ck)

@@ -269,6 +269,13 @@ START_TEST(metadata_config_validated)
     ckpt_write(&k, path, bad);
     ck_assert_msg(agent_load(path, NULL, 0, err, sizeof err) == NULL && strstr(err, path) && strstr(err, "eps_end"), "agent_load: %s", err);
     ck_assert_msg(train_check_checkpoint(path, err, sizeof err) == -1 && strstr(err, "eps_end"), "check: %s", err);
+    free(bad);
+    /* a config that passes config_validate but not the env's own checks (found by make fuzz) */
+    small_config(&c, 400);
+    c.env.size = 3;
+    bad = config_to_string(&c);
+    ckpt_write(&k, path, bad);
+    ck_assert_msg(train_check_checkpoint(path, err, sizeof err) == -1 && strncmp(err, path, strlen(path)) == 0 && strstr(err, "env.size = 3"), "check names the file: %s", err);
     /* a missing config reads as such, not as a format mismatch */
     const char *keys[] = {"format"}, *vals[] = {AGENT_FORMAT};
     ck_assert_msg(st_write(path, k.t, k.n, keys, vals, 1, err, sizeof err) == 0, "st_write: %s", err);
