@@ -13,9 +13,11 @@
 #include "../experiments/transfer.h"
 #include "../render/plot.h"
 
+static const char transfer_synopsis[] = "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet] [--progress-every S]";
+
 static void transfer_usage(FILE *f)
 {
-    fprintf(f, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet] [--progress-every S]\n\n"
+    fprintf(f, "%s\n\n"
                "Runs the transfer protocol (see the README) as three compare stages under [transfer] out:\n"
                "pretrain/ (plain DQN, orientation identity; the experiment stops there, naming env and seed,\n"
                "unless every run reaches greedy success pretrain_success), zeroshot/ (the pretrained network\n"
@@ -43,7 +45,7 @@ static void transfer_usage(FILE *f)
                "  set / td_set / finetune_set / scratch_set = section.key=value (repeatable: every run /\n"
                "  the td fits / fine-tuning / scratch)\n"
                "[env NAME] config = PATH (the pretraining config), set = section.key=value.\n"
-               "See configs/transfer/ (quick.ini: one env, 3 seeds, a few minutes).\n");
+               "See configs/transfer/ (quick.ini: one env, 3 seeds, a few minutes).\n", transfer_synopsis);
 }
 
 typedef struct {
@@ -91,7 +93,7 @@ static int transfer_args(TransferArgs *a, int argc, char **argv)
         }
     }
     if (!a->spec || (a->emit != NULL) + a->check + a->collect > 1) {
-        fprintf(stderr, "usage: equigrid transfer SPEC [--set section.key=value ...] [--jobs N] [--emit-jobs DIR | --check-pretrain | --collect] [--quiet] [--progress-every S]\n");
+        fprintf(stderr, "%s\n", transfer_synopsis);
         return 2;
     }
     return 0;

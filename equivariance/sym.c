@@ -70,8 +70,8 @@ struct QModel {
     const float *none_out; /* method none: the base output of the last forward */
     Pool *pool;             /* run.threads: the row loops below split over it (NULL: one thread) */
     int *row_idx;           /* (T*D) stack_views: each thread's scratch for one row's nonzeros */
-    unsigned char row_fail[64]; /* stack_remainders: thread t met a row outside its fast case */
     float *row_val;         /* (T*D) their values */
+    unsigned char row_fail[POOL_MAX]; /* stack_remainders: thread t met a row outside its fast case */
     int last_B;
     double t_base, t_sym; /* seconds */
 };
@@ -812,7 +812,7 @@ static const float *forward_views(QModel *q, const SparseRows *views, const floa
         if (!(z = weight_net_forward(q, views, xs, B)))
             return NULL;
         if (q->sym.method == SYM_LAMBDA && q->sym.lambda_norm == LNORM_SOFTPLUS)
-            softplus_sigmoid(z, q->sp, q->dw, q->G * B);
+            softplus_sigmoid(z, q->sp, q->dw, G * B);
     }
     const float *yz[2] = {y, z};
     for_rows(q, combine_rows, yz, B);
@@ -858,9 +858,6 @@ const float *qmodel_forward_views(QModel *q, const QModel *from, const float *in
     return forward_views(q, &from->views, from->xs, B);
 }
 
-/* Backward into the weight network from dout (B, A): the gradient of
- * sum_h p_h v_h with p lambda's normalised weights, or canonical's softmax of
- * the scores (its straight-through gradient). */
 /* Rows [lo, hi) of weight_net_backward: dz from dout (arg). */
 static void weight_grad_rows(QModel *q, const void *arg, int B, int t, int lo, int hi)
 {
@@ -894,6 +891,9 @@ static void weight_grad_rows(QModel *q, const void *arg, int B, int t, int lo, i
     }
 }
 
+/* Backward into the weight network from dout (B, A): the gradient of
+ * sum_h p_h v_h with p lambda's normalised weights, or canonical's softmax of
+ * the scores (its straight-through gradient). */
 static void weight_net_backward(QModel *q, const float *dout, int B)
 {
     for_rows(q, weight_grad_rows, dout, B);

@@ -100,7 +100,7 @@ typedef struct {
     size_t n;
     int T;
     float scale;       /* the scaling pass's factor */
-    double part[64][8]; /* per thread, clip's eight partial sums of squares */
+    double part[POOL_MAX][8]; /* per thread, clip's eight partial sums of squares */
 } ClipTask;
 
 /* Thread t's range of a ClipTask: contiguous, multiples of 8 but the last. */

@@ -26,7 +26,7 @@
 #endif
 
 /* Loads between two looks at the clock while spinning. */
-enum { POOL_MAX = 64, SPIN_CHECK = 256 };
+enum { SPIN_CHECK = 256 };
 static const double SPIN_SECONDS = 2e-3;
 
 typedef struct {

@@ -9,9 +9,12 @@
 #ifndef EQUIGRID_POOL_H
 #define EQUIGRID_POOL_H
 
+/* The largest team pool_create accepts. */
+enum { POOL_MAX = 64 };
+
 typedef struct Pool Pool;
 
-/* A team of `threads` (1 <= threads <= 64): threads - 1 workers are started.
+/* A team of `threads` (1 <= threads <= POOL_MAX): threads - 1 workers are started.
  * Returns NULL if threads is out of range or a thread cannot be started.
  * pool_free(NULL) is a no-op; pool_free joins the workers. */
 Pool *pool_create(int threads);

@@ -581,6 +581,9 @@ static int pack_line(int n, const int *ce, const int *wd, int lo, int hi, int ga
     return 0;
 }
 
+/* A view's labels: the chosen view's colour, else the dim text colour. */
+static uint32_t label_colour(const RenderQ *q, int i) { return i == q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM]; }
+
 /* The views' names above the strip: each in its own column when all fit
  * there, else packed side by side near their views; counted as cut when
  * even that leaves no room. */
@@ -593,7 +596,7 @@ static int draw_view_names(Render *r, SDL_Surface *dst, TTF_Font *small, const R
     }
     int y = lay->thumb_y - lay->label_h - PAD;
     for (int i = 0; fit && i < lay->nthumbs; i++)
-        rc |= column_text(r, dst, small, d4_name(q->elem[i] & 7), lay->thumb_x[i], lay->label_x[i], lay->label_w, y, i == q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM]);
+        rc |= column_text(r, dst, small, d4_name(q->elem[i] & 7), lay->thumb_x[i], lay->label_x[i], lay->label_w, y, label_colour(q, i));
     if (fit)
         return rc;
     for (int i = 0; i < lay->nthumbs; i++)
@@ -603,7 +606,7 @@ static int draw_view_names(Render *r, SDL_Surface *dst, TTF_Font *small, const R
         return 0;
     }
     for (int i = 0; i < lay->nthumbs; i++)
-        rc |= blit_text(dst, small, d4_name(q->elem[i] & 7), x[i], y, i == q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM], wd[i]);
+        rc |= blit_text(dst, small, d4_name(q->elem[i] & 7), x[i], y, label_colour(q, i), wd[i]);
     return rc;
 }
 
@@ -620,8 +623,7 @@ static int draw_view_labels(Render *r, SDL_Surface *dst, const RenderLayout *lay
         for (int level = 0; weight_text(weight, sizeof weight, f->q, i, level); level++)
             if (text_width(small, weight) <= lay->label_w)
                 break;
-        uint32_t c = i == f->q->chosen ? render_colors[RC_CHOSEN] : render_colors[RC_TEXT_DIM];
-        rc |= column_text(r, dst, small, weight, lay->thumb_x[i], lay->label_x[i], lay->label_w, lay->weight_y, c);
+        rc |= column_text(r, dst, small, weight, lay->thumb_x[i], lay->label_x[i], lay->label_w, lay->weight_y, label_colour(f->q, i));
     }
     return rc;
 }
